@@ -1,0 +1,130 @@
+// The agent's wiring: identity sources, broker, audit, API on the socket, and an orderly shutdown.
+
+import { createServer, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createAccessGate } from '../access/access-gate.js';
+import type { AuditEvent, AuditStore } from '../audit/audit-event.js';
+import { createAuditStore } from '../audit/audit-store.js';
+import type { Clock } from '../clock.js';
+import type { AadbtConfig } from '../config/config-schema.js';
+import type { AadbtPaths } from '../config/config-paths.js';
+import { createDevIdp, type DevIdp } from '../devidp/dev-idp.js';
+import { createTokenSource } from '../identity/create-token-source.js';
+import type { DevAuthority, TokenSource } from '../identity/token-source.js';
+import type { Logger } from '../log.js';
+import { createTokenBroker, type BrokerObserver, type TokenBroker } from '../tokens/token-broker.js';
+import { createAgentApi } from './agent-api.js';
+import { listenOnSocket } from './socket-listener.js';
+
+export interface AgentOptions {
+  config: AadbtConfig;
+  paths: AadbtPaths;
+  clock: Clock;
+  log: Logger;
+  /** The agent's environment (secretEnv, CI variables); never read at import time. */
+  env: NodeJS.ProcessEnv;
+  /** Run the embedded dev identity provider (or use the one given). */
+  dev?: boolean | DevIdp;
+  random?: () => number;
+  observer?: BrokerObserver;
+}
+
+export interface Agent {
+  readonly socketPath: string;
+  readonly broker: TokenBroker;
+  readonly audit: AuditStore;
+  readonly devIdp: DevIdp | undefined;
+  start(): Promise<void>;
+  /** Stops accepting, finishes in-flight requests, closes the audit DB, removes the socket. */
+  stop(): Promise<void>;
+}
+
+export const AGENT_VERSION = '0.1.0';
+
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  const { clock, log, paths } = options;
+  let config = options.config;
+  const startedAt = clock.now();
+
+  let devIdp: DevIdp | undefined;
+  let ownDevIdp = false;
+  if (options.dev && typeof options.dev === 'object') devIdp = options.dev;
+  else if (options.dev) {
+    devIdp = await createDevIdp({});
+    ownDevIdp = true;
+    log.info('dev identity provider started', { url: devIdp.url });
+  }
+  const devAuthority = devIdp ? devAuthorityOf(devIdp) : undefined;
+
+  const audit = createAuditStore({ path: paths.auditDb, clock });
+  const sources = new Map<string, TokenSource>();
+  const sourceFor = (env: string): TokenSource => {
+    let source = sources.get(env);
+    if (!source) {
+      source = createTokenSource(config.environments[env], { env: options.env, devAuthority, clock });
+      sources.set(env, source);
+    }
+    return source;
+  };
+  // Build every source now so a credential that cannot work fails the start, not the first request.
+  for (const name of Object.keys(config.environments)) sourceFor(name);
+
+  const record = (event: AuditEvent) => audit.record(event);
+  const broker = createTokenBroker({
+    clock, log: log.child({ component: 'broker' }), audit: record, random: options.random, observer: options.observer,
+    policy: (env) => ({ source: sourceFor(env), refreshAheadMs: config.environments[env]?.refresh.ahead ?? 900_000 }),
+  });
+
+  const api = createAgentApi({
+    config: () => config, broker, audit, clock, log: log.child({ component: 'api' }), access: createAccessGate(),
+    agentInfo: () => ({
+      version: AGENT_VERSION, pid: process.pid, startedAt, socket: paths.socketPath, config: config.source,
+      auditDb: audit.path, devIdentityProvider: devIdp?.url ?? null,
+    }),
+  });
+
+  const server: Server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, getRequestListener(api.fetch));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    socketPath: paths.socketPath,
+    broker,
+    audit,
+    devIdp,
+    async start() {
+      await listenOnSocket(server, paths.socketPath);
+      log.info('agent listening', { socket: paths.socketPath, config: config.source, environments: Object.keys(config.environments) });
+    },
+    stop() {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve()); // stops accepting; resolves when in-flight requests finish
+          server.closeIdleConnections();
+        });
+        broker.close();
+        await audit.close();
+        if (ownDevIdp) await devIdp?.close();
+        log.info('agent stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Adapts the embedded provider for credentials of type `dev`: clients are registered on first use. */
+function devAuthorityOf(idp: DevIdp): DevAuthority {
+  const secrets = new Map<string, string>();
+  return {
+    url: idp.url,
+    caPem: idp.caPem,
+    tenantId: idp.tenantId,
+    secretFor({ clientId, groups, idtyp }) {
+      let secret = secrets.get(clientId);
+      if (!secret) {
+        secret = idp.registerClient({ clientId, groups, idtyp });
+        secrets.set(clientId, secret);
+      }
+      return secret;
+    },
+  };
+}

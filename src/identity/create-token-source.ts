@@ -1,0 +1,228 @@
+// Environment config → TokenSource, through @azure/identity's credential classes (the only importer of it).
+
+import { readFileSync, statSync } from 'node:fs';
+import {
+  AuthenticationError, AuthenticationRequiredError, AzureCliCredential, ClientAssertionCredential, ClientCertificateCredential,
+  ClientSecretCredential, CredentialUnavailableError, ManagedIdentityCredential,
+  type TokenCredential, type TokenCredentialOptions,
+} from '@azure/identity';
+import { systemClock, type Clock } from '../clock.js';
+import type { EnvironmentConfig } from '../config/config-schema.js';
+import { AadbtError, AuthenticationFailed, ConfigError, CredentialUnavailable, InteractionRequired } from '../errors.js';
+import { redactText } from '../log.js';
+import { aadstsCodesIn, adviceFor } from './aadsts-messages.js';
+import { createAssertionSource } from './assertion-source.js';
+import type { DevAuthority, IssuedToken, TokenSource } from './token-source.js';
+
+export interface TokenSourceDeps {
+  /** The agent's process environment (for secretEnv and CI variables). */
+  env: NodeJS.ProcessEnv;
+  /** The embedded provider, for credentials of type `dev`. */
+  devAuthority?: DevAuthority;
+  clock?: Clock;
+}
+
+/** What the pipeline saw of the provider's last answer: Retry-After is not in the SDK's errors. */
+interface ObservedResponse { status?: number; retryAfterMs?: number }
+
+/**
+ * Builds the TokenSource for one environment. App credentials get a new SDK credential per
+ * acquisition: the broker owns caching and refresh timing, and MSAL's own cache would hand back
+ * the old token when the broker refreshes ahead of expiry.
+ */
+export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourceDeps): TokenSource {
+  const cred = envConfig.credential;
+  const authority = resolveAuthority(envConfig, deps);
+  const tenant = () => {
+    if (authority.tenantId) return authority.tenantId;
+    throw new ConfigError(`environment '${envConfig.name}': credential '${cred.type}' needs a tenant`, [], 'add tenant: <GUID or domain> to the environment');
+  };
+
+  let build: (options: TokenCredentialOptions) => TokenCredential;
+  let materialVersion = () => 'static';
+  let description: string;
+  switch (cred.type) {
+    case 'dev': {
+      const dev = deps.devAuthority;
+      if (!dev) throw new ConfigError(`environment '${envConfig.name}': credential type 'dev' needs the embedded identity provider`, [], 'run the agent with --dev');
+      const secret = () => dev.secretFor({ clientId: cred.clientId ?? `aadbt-dev-${envConfig.name}`, groups: cred.groups, idtyp: cred.idtyp });
+      build = (o) => new ClientSecretCredential(dev.tenantId, cred.clientId ?? `aadbt-dev-${envConfig.name}`, secret(), o);
+      description = `dev app ${cred.clientId ?? `aadbt-dev-${envConfig.name}`}`;
+      break;
+    }
+    case 'client-secret': {
+      const readSecret = () => cred.secretFile ? readSecretFile(cred.secretFile) : readSecretEnv(cred.secretEnv!, deps.env);
+      build = (o) => new ClientSecretCredential(tenant(), cred.clientId, readSecret(), o);
+      if (cred.secretFile) materialVersion = () => fileVersion(cred.secretFile!);
+      description = `client-secret app ${cred.clientId}`;
+      break;
+    }
+    case 'client-certificate': {
+      const password = cred.passwordEnv ? deps.env[cred.passwordEnv] : undefined;
+      build = (o) => new ClientCertificateCredential(tenant(), cred.clientId, { certificatePath: cred.certificateFile, certificatePassword: password }, o);
+      materialVersion = () => fileVersion(cred.certificateFile);
+      description = `client-certificate app ${cred.clientId}`;
+      break;
+    }
+    case 'workload-identity': {
+      const assertions = createAssertionSource(cred.assertion, { serviceConnectionId: cred.serviceConnectionId, audience: cred.audience },
+        { env: deps.env, clock: deps.clock ?? systemClock });
+      build = (o) => new ClientAssertionCredential(tenant(), cred.clientId, () => assertions.get(), o);
+      materialVersion = () => assertions.version();
+      description = `workload identity app ${cred.clientId} (${assertions.description})`;
+      break;
+    }
+    case 'managed-identity': {
+      build = (o) => cred.resourceId ? new ManagedIdentityCredential({ ...o, resourceId: cred.resourceId })
+        : cred.clientId ? new ManagedIdentityCredential({ ...o, clientId: cred.clientId }) : new ManagedIdentityCredential(o);
+      description = `managed identity ${cred.clientId ?? cred.resourceId ?? '(system-assigned)'}`;
+      break;
+    }
+    case 'azure-cli': {
+      build = (o) => new AzureCliCredential({ ...o, tenantId: authority.tenantId });
+      description = 'Azure CLI sign-in';
+      break;
+    }
+    default:
+      throw new ConfigError(`environment '${envConfig.name}': credential type '${cred.type}' is not supported yet`, [], 'use client-secret, client-certificate, managed-identity, azure-cli or dev');
+  }
+
+  return {
+    description,
+    materialVersion,
+    async getToken(scope, signal) {
+      const observed: ObservedResponse = {};
+      const started = Date.now();
+      try {
+        const credential = build(credentialOptions(authority, observed));
+        const result = await credential.getToken(scope, { abortSignal: signal });
+        if (!result) throw new CredentialUnavailable(`environment '${envConfig.name}': the credential returned no token`);
+        // The SDK speaks wall-clock time; hand the broker durations so its own clock can place them.
+        const now = Date.now();
+        return {
+          token: result.token,
+          lifetimeMs: result.expiresOnTimestamp - now,
+          refreshInMs: result.refreshAfterTimestamp !== undefined ? result.refreshAfterTimestamp - now : undefined,
+        } satisfies IssuedToken;
+      } catch (err) {
+        throw toAadbtError(err, envConfig.name, observed, Date.now() - started);
+      }
+    },
+  };
+}
+
+interface Authority { host?: string; caPem?: string; tenantId?: string }
+
+function resolveAuthority(envConfig: EnvironmentConfig, deps: TokenSourceDeps): Authority {
+  if (envConfig.credential.type === 'dev' && deps.devAuthority) {
+    return { host: deps.devAuthority.url, caPem: deps.devAuthority.caPem, tenantId: deps.devAuthority.tenantId };
+  }
+  let caPem: string | undefined;
+  if (envConfig.authorityCaFile) {
+    try {
+      caPem = readFileSync(envConfig.authorityCaFile, 'utf8');
+    } catch {
+      throw new ConfigError(`environment '${envConfig.name}': cannot read authorityCaFile ${envConfig.authorityCaFile}`, [], 'point it at a readable PEM file');
+    }
+  }
+  return { host: envConfig.authorityHost, caPem, tenantId: envConfig.tenant };
+}
+
+function credentialOptions(authority: Authority, observed: ObservedResponse): TokenCredentialOptions {
+  return {
+    ...(authority.host ? { authorityHost: authority.host, disableInstanceDiscovery: true } : {}),
+    // A private CA (the dev provider's, or a corporate proxy's) is trusted here, never by disabling TLS checks.
+    ...(authority.caPem ? { tlsOptions: { ca: authority.caPem } } : {}),
+    // The broker owns retries and backoff; the SDK must not sleep on Retry-After behind its back.
+    retryOptions: { maxRetries: 0 },
+    additionalPolicies: [{
+      position: 'perRetry',
+      policy: {
+        name: 'aadbtObserveResponse',
+        async sendRequest(request, next) {
+          const response = await next(request);
+          observed.status = response.status;
+          const retryAfter = response.headers.get('retry-after');
+          observed.retryAfterMs = retryAfter ? parseRetryAfter(retryAfter) : undefined;
+          return response;
+        },
+      },
+    }],
+  };
+}
+
+function parseRetryAfter(value: string): number | undefined {
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function readSecretFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new CredentialUnavailable(`cannot read the secret file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      'check credential.secretFile and that the agent can read it');
+  }
+}
+
+function readSecretEnv(name: string, env: NodeJS.ProcessEnv): string {
+  const value = env[name];
+  if (!value) throw new CredentialUnavailable(`the variable ${name} named by credential.secretEnv is not set in the agent's environment`, `export ${name} before starting the agent`);
+  return value;
+}
+
+function fileVersion(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** Maps whatever the SDK threw to an AadbtError whose message says what to do, and never holds a secret. */
+function toAadbtError(err: unknown, env: string, observed: ObservedResponse, elapsedMs: number): AadbtError {
+  if (err instanceof AadbtError) return err;
+  const status = err instanceof AuthenticationError ? err.statusCode : observed.status;
+  const transientStatus = status !== undefined && (status >= 500 || status === 429 || status === 408);
+  if (err instanceof AuthenticationRequiredError) return new InteractionRequired(env);
+  if (err instanceof CredentialUnavailableError && !transientStatus) {
+    return new CredentialUnavailable(`${env}: ${firstLine(err.message)}`, 'run `aadbt doctor ' + env + '` for a diagnosis', undefined);
+  }
+  const description = err instanceof AuthenticationError ? err.errorResponse.errorDescription : err instanceof Error ? err.message : String(err);
+  const codes = err instanceof AuthenticationError && err.errorResponse.errorCodes?.length
+    ? err.errorResponse.errorCodes : aadstsCodesIn(description);
+  const correlationId = err instanceof AuthenticationError ? err.errorResponse.correlationId : undefined;
+  const advice = adviceFor(codes);
+  const codeText = codes.length ? ` (AADSTS${codes[0]})` : '';
+  if (advice) {
+    return new AuthenticationFailed(`${env}: ${advice.message}${codeText}`, {
+      httpStatus: status, aadstsCodes: codes, correlationId, transient: transientStatus || !advice.permanent,
+      retryAfterMs: observed.retryAfterMs, hint: advice.hint,
+    });
+  }
+  if (transientStatus || status === undefined) {
+    const what = status === 429 ? 'the identity provider is throttling requests (HTTP 429)'
+      : status !== undefined ? `the identity provider failed (HTTP ${status})`
+      : `cannot reach the identity provider (${networkReason(err, elapsedMs)})`;
+    return new AuthenticationFailed(`${env}: ${what}${codeText}`, {
+      httpStatus: status, aadstsCodes: codes, correlationId, transient: true, retryAfterMs: observed.retryAfterMs,
+      hint: 'the agent retries with backoff and keeps serving tokens that are still valid', code: 'AUTH_UNAVAILABLE',
+    });
+  }
+  return new AuthenticationFailed(`${env}: the identity provider refused the request${codeText}: ${firstLine(description)}`, {
+    httpStatus: status, aadstsCodes: codes, correlationId, transient: false, retryAfterMs: observed.retryAfterMs,
+    hint: `run \`aadbt doctor ${env}\`; the correlation id${correlationId ? ` ${correlationId}` : ''} identifies the attempt in Entra's sign-in logs`,
+  });
+}
+
+function networkReason(err: unknown, elapsedMs: number): string {
+  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  if ((err as Error)?.name === 'AbortError') return `no answer after ${Math.round(elapsedMs / 1000)}s`;
+  return code ?? firstLine(err instanceof Error ? err.message : String(err));
+}
+
+function firstLine(text: string): string {
+  return redactText(text.split(/\r?\n/)[0].replace(/\s*Trace ID:.*$/, '')).slice(0, 300);
+}
