@@ -64,5 +64,13 @@ export async function runAgentInForeground(options: ForegroundOptions): Promise<
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => {
+      try {
+        agent.reload(chooseConfig(options.env, options.dev, options.configExists));
+      } catch (err) {
+        // Keep serving with the old config; say what is wrong with the new one.
+        log.error('config reload refused; keeping the previous config', { error: err, problems: (err as { problems?: string[] }).problems });
+      }
+    });
   });
 }

@@ -2,11 +2,13 @@
 
 import { createServer, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
+import { readFileSync } from 'node:fs';
 import { createAccessGate } from '../access/access-gate.js';
+import { createGraphMembership, GRAPH_SCOPE, type GraphEndpoint } from '../access/graph-membership.js';
 import type { AuditEvent, AuditStore } from '../audit/audit-event.js';
 import { createAuditStore } from '../audit/audit-store.js';
 import type { Clock } from '../clock.js';
-import type { AadbtConfig } from '../config/config-schema.js';
+import type { AadbtConfig, EnvironmentConfig } from '../config/config-schema.js';
 import type { AadbtPaths } from '../config/config-paths.js';
 import { createDevIdp, type DevIdp } from '../devidp/dev-idp.js';
 import { createTokenSource } from '../identity/create-token-source.js';
@@ -35,6 +37,8 @@ export interface Agent {
   readonly audit: AuditStore;
   readonly devIdp: DevIdp | undefined;
   start(): Promise<void>;
+  /** Applies a new config: unchanged environments keep their tokens, changed and removed ones drop theirs. */
+  reload(next: AadbtConfig): { added: string[]; changed: string[]; removed: string[] };
   /** Stops accepting, finishes in-flight requests, closes the audit DB, removes the socket. */
   stop(): Promise<void>;
 }
@@ -75,8 +79,22 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     policy: (env) => ({ source: sourceFor(env), refreshAheadMs: config.environments[env]?.refresh.ahead ?? 900_000 }),
   });
 
+  const graphEndpoint = (env: EnvironmentConfig): GraphEndpoint => {
+    if (env.credential.type === 'dev' && devIdp) return { url: `${devIdp.url}/graph`, ca: devIdp.caPem };
+    const url = env.graphHost ?? 'https://graph.microsoft.com';
+    // A private CA replaces the default roots, so it is used only for the authority's own origin.
+    const sameOrigin = env.authorityHost && new URL(env.authorityHost).origin === new URL(url).origin;
+    return { url, ca: sameOrigin && env.authorityCaFile ? readFileSync(env.authorityCaFile, 'utf8') : undefined };
+  };
+  const access = createAccessGate({
+    checkMemberGroups: createGraphMembership({
+      clock, endpoint: graphEndpoint,
+      graphToken: async (env) => (await broker.get({ env: env.name, scope: GRAPH_SCOPE })).token,
+    }),
+  });
+
   const api = createAgentApi({
-    config: () => config, broker, audit, clock, log: log.child({ component: 'api' }), access: createAccessGate(),
+    config: () => config, broker, audit, clock, log: log.child({ component: 'api' }), access,
     agentInfo: () => ({
       version: AGENT_VERSION, pid: process.pid, startedAt, socket: paths.socketPath, config: config.source,
       auditDb: audit.path, devIdentityProvider: devIdp?.url ?? null,
@@ -92,8 +110,28 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     audit,
     devIdp,
     async start() {
-      await listenOnSocket(server, paths.socketPath);
-      log.info('agent listening', { socket: paths.socketPath, config: config.source, environments: Object.keys(config.environments) });
+      const inherited = systemdSocket(options.env);
+      if (inherited !== undefined) {
+        await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen({ fd: inherited }, () => resolve()); });
+      } else {
+        await listenOnSocket(server, paths.socketPath);
+      }
+      log.info('agent listening', { socket: inherited !== undefined ? `fd ${inherited} (socket activation)` : paths.socketPath, config: config.source, environments: Object.keys(config.environments) });
+    },
+    reload(next) {
+      const before = config.environments;
+      const same = (name: string) => JSON.stringify(before[name]) === JSON.stringify(next.environments[name]);
+      const added = Object.keys(next.environments).filter((n) => !before[n]);
+      const removed = Object.keys(before).filter((n) => !next.environments[n]);
+      const changed = Object.keys(next.environments).filter((n) => before[n] && !same(n));
+      for (const name of [...removed, ...changed]) {
+        broker.forget(name);
+        sources.delete(name);
+      }
+      config = next;
+      for (const name of [...added, ...changed]) sourceFor(name);
+      log.info('config reloaded', { config: config.source, added, changed, removed });
+      return { added, changed, removed };
     },
     stop() {
       stopping ??= (async () => {
@@ -109,6 +147,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       return stopping;
     },
   };
+}
+
+/** The listening fd systemd passed (LISTEN_FDS/LISTEN_PID, first fd is 3), if this process was socket-activated. */
+function systemdSocket(env: NodeJS.ProcessEnv): number | undefined {
+  if (env.LISTEN_PID !== String(process.pid)) return undefined;
+  return Number(env.LISTEN_FDS) >= 1 ? 3 : undefined;
 }
 
 /** Adapts the embedded provider for credentials of type `dev`: clients are registered on first use. */

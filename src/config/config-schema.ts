@@ -68,6 +68,7 @@ const environment = z.strictObject({
   tenant: nonEmpty.optional(),
   authorityHost: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
   authorityCaFile: nonEmpty.optional(),
+  graphHost: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
   automation: z.boolean().default(false),
   credential,
   tokens: z.record(z.string().regex(VARIABLE_NAME, 'variable names are A-Z, 0-9 and _ and do not start with a digit'), nonEmpty)

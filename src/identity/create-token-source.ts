@@ -32,6 +32,7 @@ interface ObservedResponse { status?: number; retryAfterMs?: number }
  */
 export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourceDeps): TokenSource {
   const cred = envConfig.credential;
+  const interactive = cred.type === 'device-code' || cred.type === 'browser';
   const authority = resolveAuthority(envConfig, deps);
   const tenant = () => {
     if (authority.tenantId) return authority.tenantId;
@@ -105,7 +106,7 @@ export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourc
           refreshInMs: result.refreshAfterTimestamp !== undefined ? result.refreshAfterTimestamp - now : undefined,
         } satisfies IssuedToken;
       } catch (err) {
-        throw toAadbtError(err, envConfig.name, observed, Date.now() - started);
+        throw toAadbtError(err, envConfig.name, observed, Date.now() - started, interactive, authority.host ?? 'login.microsoftonline.com');
       }
     },
   };
@@ -181,19 +182,31 @@ function fileVersion(path: string): string {
   }
 }
 
-/** Maps whatever the SDK threw to an AadbtError whose message says what to do, and never holds a secret. */
-function toAadbtError(err: unknown, env: string, observed: ObservedResponse, elapsedMs: number): AadbtError {
+/**
+ * Maps whatever the SDK threw to an AadbtError whose message says what to do, and never holds a secret.
+ * @azure/identity 4.13 reports token-endpoint refusals as AuthenticationRequiredError with the Entra
+ * error only in its message, and an unreachable authority as CredentialUnavailableError; the HTTP
+ * status and Retry-After come from our pipeline policy instead.
+ */
+function toAadbtError(err: unknown, env: string, observed: ObservedResponse, elapsedMs: number, interactive: boolean, host: string): AadbtError {
   if (err instanceof AadbtError) return err;
+  const message = err instanceof Error ? err.message : String(err);
   const status = err instanceof AuthenticationError ? err.statusCode : observed.status;
   const transientStatus = status !== undefined && (status >= 500 || status === 429 || status === 408);
-  if (err instanceof AuthenticationRequiredError) return new InteractionRequired(env);
-  if (err instanceof CredentialUnavailableError && !transientStatus) {
-    return new CredentialUnavailable(`${env}: ${firstLine(err.message)}`, 'run `aadbt doctor ' + env + '` for a diagnosis', undefined);
-  }
-  const description = err instanceof AuthenticationError ? err.errorResponse.errorDescription : err instanceof Error ? err.message : String(err);
   const codes = err instanceof AuthenticationError && err.errorResponse.errorCodes?.length
-    ? err.errorResponse.errorCodes : aadstsCodesIn(description);
-  const correlationId = err instanceof AuthenticationError ? err.errorResponse.correlationId : undefined;
+    ? err.errorResponse.errorCodes
+    : [...new Set([...aadstsCodesIn(message), ...(/Error\(s\): ([\d, ]+)/.exec(message)?.[1].split(/[, ]+/).filter(Boolean).map(Number) ?? [])])];
+  const correlationId = err instanceof AuthenticationError ? err.errorResponse.correlationId : /Correlation ID: ([0-9a-f-]{36})/i.exec(message)?.[1];
+  if (err instanceof AuthenticationRequiredError && interactive && codes.length === 0) return new InteractionRequired(env);
+  if (err instanceof CredentialUnavailableError && codes.length === 0 && !transientStatus) {
+    if (/endpoints_resolution_error|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|socket hang up|certificate|network/i.test(message) || observed.status === undefined && /authority/i.test(message)) {
+      return new AuthenticationFailed(`${env}: cannot reach the identity provider at ${host} (${networkReason(err, elapsedMs)})`, {
+        transient: true, code: 'AUTH_UNAVAILABLE',
+        hint: 'the agent retries with backoff and keeps serving tokens that are still valid; if this persists, check the network, authorityHost and authorityCaFile',
+      });
+    }
+    return new CredentialUnavailable(`${env}: ${firstLine(message)}`, `run \`aadbt doctor ${env}\` for a diagnosis`);
+  }
   const advice = adviceFor(codes);
   const codeText = codes.length ? ` (AADSTS${codes[0]})` : '';
   if (advice) {
@@ -205,16 +218,21 @@ function toAadbtError(err: unknown, env: string, observed: ObservedResponse, ela
   if (transientStatus || status === undefined) {
     const what = status === 429 ? 'the identity provider is throttling requests (HTTP 429)'
       : status !== undefined ? `the identity provider failed (HTTP ${status})`
-      : `cannot reach the identity provider (${networkReason(err, elapsedMs)})`;
+      : `cannot reach the identity provider at ${host} (${networkReason(err, elapsedMs)})`;
     return new AuthenticationFailed(`${env}: ${what}${codeText}`, {
       httpStatus: status, aadstsCodes: codes, correlationId, transient: true, retryAfterMs: observed.retryAfterMs,
       hint: 'the agent retries with backoff and keeps serving tokens that are still valid', code: 'AUTH_UNAVAILABLE',
     });
   }
-  return new AuthenticationFailed(`${env}: the identity provider refused the request${codeText}: ${firstLine(description)}`, {
+  return new AuthenticationFailed(`${env}: the identity provider refused the request${codeText}: ${firstLine(descriptionOf(err, message))}`, {
     httpStatus: status, aadstsCodes: codes, correlationId, transient: false, retryAfterMs: observed.retryAfterMs,
     hint: `run \`aadbt doctor ${env}\`; the correlation id${correlationId ? ` ${correlationId}` : ''} identifies the attempt in Entra's sign-in logs`,
   });
+}
+
+function descriptionOf(err: unknown, message: string): string {
+  if (err instanceof AuthenticationError) return err.errorResponse.errorDescription;
+  return /Description: (.*)/.exec(message)?.[1] ?? message;
 }
 
 function networkReason(err: unknown, elapsedMs: number): string {
