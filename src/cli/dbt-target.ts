@@ -36,6 +36,10 @@ export function maskSecrets(command: readonly string[]): string[] {
     if (/^--?[\w-]*(password|secret|token|key)[\w-]*$/i.test(arg)) { maskNext = true; return arg; }
     if (/^--?[\w-]*(password|secret|token|key)[\w-]*=/i.test(arg)) return arg.replace(/=.*$/, '=***');
     if (/eyJ[\w-]{4,}\.[\w-]{4,}\./.test(arg) || /^[A-Za-z0-9+/_~.-]{32,}={0,2}$/.test(arg)) return '***';
-    return arg;
+    // Inside --vars '{"api_key": "…"}' or KEY=value: the value of a secret-named key, and long opaque runs.
+    return arg.replace(SECRET_PAIR, '$1$2***$2').replace(OPAQUE_RUN, '***');
   });
 }
+
+const SECRET_PAIR = /(["']?[\w-]*(?:password|secret|token|key)[\w-]*["']?\s*[:=]\s*)(["']?)([^"'\s,}]+)\2/gi;
+const OPAQUE_RUN = /[A-Za-z0-9+_~-]{32,}={0,2}/g;

@@ -86,7 +86,7 @@ interface Slot {
   blockedMaterial?: string;
   lastRefresh?: number;
   lastMaterial?: string;
-  /** Served since the last acquisition: idle environments are not refreshed forever. */
+  /** Served since the last refresh timer fired: an environment unused for a whole period is not refreshed again. */
   demanded: boolean;
 }
 
@@ -111,8 +111,9 @@ export function createTokenBroker(deps: TokenBrokerDeps): TokenBroker {
       slot.timer = undefined;
       slot.nextRefresh = undefined;
       const valid = slot.current !== undefined && isUsable(slot.current, clock.now());
-      if (reason === 'refresh' && !slot.demanded) return; // nobody used it: let it lapse
+      if (reason === 'refresh' && !slot.demanded) return; // unused for a whole refresh period: let it lapse
       if (reason === 'retry' && !valid && !slot.demanded) return;
+      slot.demanded = false;
       acquire(slot).catch(() => { /* recorded by the failure path */ });
     }, at - clock.now());
   };
@@ -137,12 +138,12 @@ export function createTokenBroker(deps: TokenBrokerDeps): TokenBroker {
         const claims = decodeClaims(issued.token);
         const token: CachedToken = {
           env: slot.env, scope: slot.scope, token: issued.token, obtainedAt: now,
-          expiresOn: now + issued.lifetimeMs,
+          expiresOn: expiryOf(now + issued.lifetimeMs, claims),
           refreshAfter: issued.refreshInMs !== undefined ? now + issued.refreshInMs : undefined,
           fingerprint: fingerprintOf(issued.token), principal: principalOf(claims), claims: tokenClaimsOf(claims),
         };
         const first = slot.lastRefresh === undefined;
-        Object.assign(slot, { current: token, failures: 0, lastError: undefined, blockedUntil: undefined, lastRefresh: now, demanded: false });
+        Object.assign(slot, { current: token, failures: 0, lastError: undefined, blockedUntil: undefined, lastRefresh: now });
         deps.observer?.upstream?.(slot.env, slot.scope, 'ok', now - started);
         void deps.audit({
           env: slot.env, scope: slot.scope, action: first ? 'issue' : 'refresh', outcome: 'ok',
@@ -212,7 +213,7 @@ export function createTokenBroker(deps: TokenBrokerDeps): TokenBroker {
   };
 
   const tooShort = (t: CachedToken, minTtlMs: number) => new AadbtError(
-    `${t.env}: the identity provider issues tokens that live ${formatDuration(t.expiresOn - t.obtainedAt)}, and this request needs at least ${formatDuration(minTtlMs)} of life`,
+    `${t.env}: the identity provider issues tokens that live ${formatDuration(Math.ceil((t.expiresOn - t.obtainedAt) / 1000) * 1000)}, and this request needs at least ${formatDuration(minTtlMs)} of life`,
     { code: 'TOKEN_TOO_SHORT', hint: 'lower --min-ttl (or minTtl in the config) below the token lifetime, or use the az shim / --msi so tools fetch fresh tokens per connection', status: 422, exitCode: 2 });
 
   return {
@@ -278,4 +279,13 @@ export function createTokenBroker(deps: TokenBrokerDeps): TokenBroker {
       slots.clear();
     },
   };
+}
+
+/**
+ * `expires_in` counts from the response, `exp` from the issuer's whole second, so the first can overstate by up to a
+ * second: trust `exp` when the two clocks agree within a minute, and the local estimate (skew-proof) when they don't.
+ */
+function expiryOf(localEstimate: number, claims: Record<string, unknown>): number {
+  const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  return exp !== undefined && Math.abs(exp - localEstimate) < 60_000 ? Math.min(exp, localEstimate) : localEstimate;
 }

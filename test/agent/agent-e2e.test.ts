@@ -39,7 +39,7 @@ test('aadbt token gets a signed token whose audience is the scope', async () => 
   const jwks = await fetchJson(config.jwks_uri, provider.idp.caPem);
   const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: config.issuer });
   assert.is(protectedHeader.alg, 'RS256');
-  assert.is(payload.aud, FABRIC.replace(/\/\.default$/, ''));
+  assert.is(payload.aud, 'https://database.windows.net/', 'Entra keeps the resource\'s trailing slash');
   assert.is(payload.appid, 'e2e-app');
   assert.ok((payload.exp ?? 0) * 1000 > Date.now(), 'exp is in the future');
 });

@@ -62,7 +62,8 @@ test('socket activation: the agent serves on the listening fd it is handed (LIST
   // What systemd does: bind and listen, put the socket at fd 3, set LISTEN_* for the exec'd process.
   const activator = `import os, socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o600); s.listen(64)
-os.dup2(s.fileno(), 3)
+if s.fileno() != 3: os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)  # dup2 onto itself would keep Python's close-on-exec
 os.environ['LISTEN_FDS'] = '1'; os.environ['LISTEN_PID'] = str(os.getpid())
 os.execv(sys.argv[2], sys.argv[2:])`;
   const child = spawn('python3', ['-c', activator, env.AADBT_SOCKET!, process.execPath, BIN, 'agent', '--foreground'], { env, stdio: ['ignore', 'ignore', 'pipe'] });

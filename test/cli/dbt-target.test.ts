@@ -26,6 +26,9 @@ test('maskSecrets hides secret-looking values and keeps the rest', () => {
   assert.equal(maskSecrets(['dbt', 'run', '--password', 'hunter2', '--token=abc', '--select', 'orders']),
     ['dbt', 'run', '--password', '***', '--token=***', '--select', 'orders']);
   assert.equal(maskSecrets(['x', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln']), ['x', '***']);
+  assert.equal(maskSecrets(['--vars', '{"api_key": "s3cr3t", "days": 3}']), ['--vars', '{"api_key": "***", "days": 3}']);
+  assert.equal(maskSecrets(['--vars', 'db_password: hunter2']), ['--vars', 'db_password: ***']);
+  assert.equal(maskSecrets(['--vars', '{x: Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4MTIzNDU2}']), ['--vars', '{x: ***}']);
 });
 
 const durations: [string, number | undefined][] = [['90s', 90_000], ['15m', 900_000], ['1h30m', 5_400_000], ['400d', 400 * 86_400_000], ['45', 45_000], ['soon', undefined], ['5 m', undefined]];
