@@ -40,7 +40,7 @@ export function parseConfig(text: string, source: string, options: LoadConfigOpt
     throw new ConfigError(`${source}: not valid YAML\n  ${lines.join('\n  ')}`, lines, 'fix the YAML syntax at the line shown');
   }
   const raw = doc.toJS() ?? {};
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
   const problems: Problem[] = parsed.success ? [] : parsed.error.issues.map(describeIssue);
   if (parsed.success) problems.push(...crossChecks(parsed.data, options));
   if (problems.length > 0) {
@@ -85,6 +85,12 @@ function describeIssue(issue: z.core.$ZodIssue): Problem {
       return issue.input === undefined
         ? { path, message: `is required (${issue.expected})` }
         : { path, message: `expected ${issue.expected}, got ${describe(issue.input)}` };
+    case 'invalid_key': {
+      // A record key that fails its schema: zod nests the key's own issue.
+      const key = String(path.at(-1) ?? '');
+      const suggestion = key.toUpperCase().replace(/[^A-Z0-9_]/g, '_').replace(/^(\d)/, '_$1');
+      return { path, message: issue.issues[0]?.message ?? 'is not a valid key', hint: `rename it, e.g. to ${suggestion}` };
+    }
     case 'invalid_value':
       return { path, message: `expected one of ${issue.values.map(String).join(', ')}` };
     default:
