@@ -135,6 +135,11 @@ export function createAuditStore(options: AuditStoreOptions): SqliteAuditStore {
     record(event) {
       if (closed) return Promise.reject(new AadbtError('audit: the log is closed', { code: 'AUDIT_CLOSED', status: 503 }));
       if (options.readonly) return Promise.reject(new AadbtError('audit: opened read-only', { code: 'AUDIT_READONLY', status: 500 }));
+      try {
+        checkFingerprint(event.fingerprint); // one bad event must not fail the batch it would join
+      } catch (err) {
+        return Promise.reject(err);
+      }
       return new Promise<AuditRow>((resolve, reject) => {
         pending.push({ event, resolve, reject });
         if (pending.length >= maxBatch) flush();

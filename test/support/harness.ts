@@ -82,7 +82,9 @@ export function isolatedEnv(dir: TempDir, extra: NodeJS.ProcessEnv = {}): NodeJS
 
 /** Starts `aadbt agent --foreground ARGS` and resolves once it answers on its socket. */
 export async function spawnAgent(env: NodeJS.ProcessEnv, args: string[] = []): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [BIN, 'agent', '--foreground', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No fixed status port, so agents of parallel tests never collide on it.
+  const statusPort = args.includes('--status-port') ? [] : ['--status-port', '0'];
+  const child = spawn(process.execPath, [BIN, 'agent', '--foreground', ...statusPort, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => { output += d; });
   child.stderr!.on('data', (d) => { output += d; });
