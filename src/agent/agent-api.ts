@@ -4,7 +4,8 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AccessGate } from '../access/access-gate.js';
-import type { AuditAction, AuditFilter, AuditStore, Caller } from '../audit/audit-event.js';
+import { AUDIT_ACTIONS, type AuditAction, type AuditFilter, type AuditStore, type Caller } from '../audit/audit-event.js';
+import { EXPORT_FORMATS, exportHeader, exportLine, type ExportFormat } from '../audit/audit-export.js';
 import type { Clock } from '../clock.js';
 import type { AadbtConfig, EnvironmentConfig } from '../config/config-schema.js';
 import { configuredScopes, matchConfiguredScope } from '../config/scope-match.js';
@@ -19,7 +20,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export interface AgentApiDeps {
   config(): AadbtConfig;
   broker: TokenBroker;
-  audit: Pick<AuditStore, 'record' | 'list'>;
+  audit: Pick<AuditStore, 'record' | 'list' | 'get' | 'iterate' | 'verify'>;
   access: AccessGate;
   clock: Clock;
   log: Logger;
@@ -186,21 +187,62 @@ export function createAgentApi(deps: AgentApiDeps): Hono {
     return c.json({ ids: rows.map((r) => r.id) }, 201);
   });
 
-  app.get('/v1/audit', (c) => {
-    const q = c.req.query();
-    const num = (name: string, v: string | undefined) => {
-      if (v === undefined) return undefined;
-      if (!/^\d{1,15}$/.test(v)) throw new UsageError(`${name} must be a whole number`);
-      return Number(v);
-    };
-    const filter: AuditFilter = {
-      env: q.env, action: q.action as AuditAction | undefined, principal: q.principal,
-      since: num('since', q.since), until: num('until', q.until), limit: Math.min(num('limit', q.limit) ?? 100, 10_000),
-    };
-    return c.json({ events: deps.audit.list(filter) });
+  app.get('/v1/audit', (c) => c.json({ events: deps.audit.list(auditFilterOf(c)) }));
+
+  app.get('/v1/audit/verify', (c) => c.json(deps.audit.verify()));
+
+  // Streams in slices so a million-row export neither holds the log in memory nor stalls token requests.
+  app.get('/v1/audit/export', (c) => {
+    const format = c.req.query('format') ?? 'jsonl';
+    if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`format must be one of ${EXPORT_FORMATS.join(', ')}`);
+    const rows = deps.audit.iterate({ ...auditFilterOf(c), limit: undefined });
+    let header = exportHeader(format as ExportFormat);
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        let chunk = header;
+        header = '';
+        for (let i = 0; i < 1000; i++) {
+          const next = rows.next();
+          if (next.done) {
+            if (chunk) controller.enqueue(encoder.encode(chunk));
+            controller.close();
+            return;
+          }
+          chunk += exportLine(next.value, format as ExportFormat);
+        }
+        controller.enqueue(encoder.encode(chunk));
+      },
+      cancel() { rows.return?.(); },
+    });
+    return c.body(body, 200, { 'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson' });
+  });
+
+  app.get('/v1/audit/:id', (c) => {
+    const id = c.req.param('id');
+    if (!/^\d{1,15}$/.test(id)) throw new UsageError('an audit event id is a whole number');
+    const row = deps.audit.get(Number(id));
+    if (!row) throw new NotFoundError(`no audit event ${id}`, 'list them with `aadbt audit list`');
+    return c.json(row);
   });
 
   return app;
+}
+
+function auditFilterOf(c: Context): AuditFilter {
+  const q = c.req.query();
+  const num = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    if (!/^\d{1,15}$/.test(v)) throw new UsageError(`${name} must be a whole number`);
+    return Number(v);
+  };
+  if (q.action !== undefined && !(AUDIT_ACTIONS as readonly string[]).includes(q.action)) {
+    throw new UsageError(`action must be one of ${AUDIT_ACTIONS.join(', ')}`);
+  }
+  return {
+    env: q.env, action: q.action as AuditAction | undefined, principal: q.principal,
+    since: num('since', q.since), until: num('until', q.until), limit: Math.min(num('limit', q.limit) ?? 100, 10_000),
+  };
 }
 
 async function readJson(c: Context): Promise<unknown> {

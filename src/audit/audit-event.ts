@@ -1,8 +1,7 @@
 // The shape of one audit event, shared by the writer (agent) and the readers (CLI, status page).
 
-export type AuditAction =
-  | 'issue' | 'refresh' | 'serve' | 'deny' | 'error' | 'credential-reloaded'
-  | 'exec-start' | 'exec-end' | 'model' | 'anchor';
+export const AUDIT_ACTIONS = ['issue', 'refresh', 'serve', 'deny', 'error', 'credential-reloaded', 'exec-start', 'exec-end', 'model', 'anchor'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export type AuditOutcome = 'ok' | 'denied' | 'error' | 'warning';
 
@@ -81,8 +80,16 @@ export interface AuditStore {
   record(event: AuditEvent): Promise<AuditRow>;
   list(filter?: AuditFilter): AuditRow[];
   get(id: number): AuditRow | undefined;
+  /** Rows in id order, one at a time: exports stream without holding the log in memory. */
+  iterate(filter?: AuditFilter): IterableIterator<AuditRow>;
   verify(): VerifyResult;
   /** Deletes rows older than `before` (epoch ms), leaving an anchor row; returns how many went. */
   prune(before: number): number;
   close(): Promise<void>;
+}
+
+export interface AuditStats {
+  rowsWritten: number;
+  commits: number;
+  lastBatchSize: number;
 }

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import { AadbtError } from '../errors.js';
 import { redactValue } from '../log.js';
-import type { AuditEvent, AuditFilter, AuditRow, AuditStore, VerifyResult } from './audit-event.js';
+import type { AuditEvent, AuditFilter, AuditRow, AuditStats, AuditStore, VerifyResult } from './audit-event.js';
 
 export interface AuditStoreOptions {
   path: string;
@@ -21,16 +21,8 @@ export interface AuditStoreOptions {
   schemaVersion?: number;
 }
 
-export interface AuditStoreStats {
-  rowsWritten: number;
-  commits: number;
-  lastBatchSize: number;
-}
-
 export interface SqliteAuditStore extends AuditStore {
-  stats(): AuditStoreStats;
-  /** Rows in id order, one at a time: for export without holding the log in memory. */
-  iterate(filter?: Pick<AuditFilter, 'since' | 'until' | 'env' | 'action'>): IterableIterator<AuditRow>;
+  stats(): AuditStats;
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -93,7 +85,7 @@ export function createAuditStore(options: AuditStoreOptions): SqliteAuditStore {
   let pending: Pending[] = [];
   let flushScheduled = false;
   let closed = false;
-  const stats: AuditStoreStats = { rowsWritten: 0, commits: 0, lastBatchSize: 0 };
+  const stats: AuditStats = { rowsWritten: 0, commits: 0, lastBatchSize: 0 };
 
   const writeBatch = db.transaction((batch: Pending[]) => {
     const last = head();

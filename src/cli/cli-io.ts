@@ -2,6 +2,8 @@
 
 export interface CliIo {
   out(text: string): void;
+  /** Like out, but waits while the reader is behind: for long streams (audit export). */
+  outAsync(text: string): Promise<void>;
   err(text: string): void;
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -11,6 +13,7 @@ export interface CliIo {
 export function processIo(): CliIo {
   return {
     out: (t) => process.stdout.write(t),
+    outAsync: (t) => new Promise<void>((resolve) => { if (process.stdout.write(t)) resolve(); else process.stdout.once('drain', resolve); }),
     err: (t) => process.stderr.write(t),
     env: process.env,
     cwd: process.cwd(),
