@@ -16,6 +16,8 @@ import type { DevAuthority, TokenSource } from '../identity/token-source.js';
 import type { Logger } from '../log.js';
 import { createTokenBroker, type BrokerObserver, type TokenBroker } from '../tokens/token-broker.js';
 import { createAgentApi } from './agent-api.js';
+import { scheduledJobs } from './scheduled-jobs.js';
+import { createScheduler } from './scheduler.js';
 import { listenOnSocket } from './socket-listener.js';
 
 export interface AgentOptions {
@@ -101,6 +103,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     }),
   });
 
+  const scheduler = createScheduler(log.child({ component: 'scheduler' }));
+  const jobs = () => scheduledJobs(config, { broker, audit, clock });
+
   const server: Server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, getRequestListener(api.fetch));
 
   let stopping: Promise<void> | undefined;
@@ -116,6 +121,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       } else {
         await listenOnSocket(server, paths.socketPath);
       }
+      scheduler.replace(jobs());
       log.info('agent listening', { socket: inherited !== undefined ? `fd ${inherited} (socket activation)` : paths.socketPath, config: config.source, environments: Object.keys(config.environments) });
     },
     reload(next) {
@@ -130,6 +136,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       }
       config = next;
       for (const name of [...added, ...changed]) sourceFor(name);
+      scheduler.replace(jobs());
       log.info('config reloaded', { config: config.source, added, changed, removed });
       return { added, changed, removed };
     },
@@ -139,6 +146,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           server.close(() => resolve()); // stops accepting; resolves when in-flight requests finish
           server.closeIdleConnections();
         });
+        scheduler.stop();
         broker.close();
         await audit.close();
         if (ownDevIdp) await devIdp?.close();
