@@ -26,7 +26,8 @@ test.before(async () => {
   dir = tempDir();
   provider = await startProvider(dir);
   env = isolatedEnv(dir);
-  dir.file('config.yaml', `default: dev\nenvironments:\n${environmentYaml(provider, 'dev', 'clients-app', '', { DBT_ENV_SECRET_FABRIC_TOKEN: FABRIC, AZURE_DEVOPS_TOKEN: DEVOPS })}\n`);
+  dir.file('config.yaml', `default: dev\nenvironments:\n${environmentYaml(provider, 'dev', 'clients-app', '', { DBT_ENV_SECRET_FABRIC_TOKEN: FABRIC, AZURE_DEVOPS_TOKEN: DEVOPS })}\n`
+    + `${environmentYaml(provider, 'short', 'short-lived-app')}\n`);
   agent = await spawnAgent(env);
 });
 
@@ -37,9 +38,9 @@ test.after(async () => {
 });
 
 /** Runs a command under `aadbt exec dev`, returning its stdout as JSON. */
-async function underExec(command: string[], extraEnv: NodeJS.ProcessEnv = {}, flags: string[] = []): Promise<{ token: string; exp: number }> {
+async function underExec(command: string[], extraEnv: NodeJS.ProcessEnv = {}, flags: string[] = [], envName = 'dev'): Promise<{ token: string; exp: number }> {
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'exec', 'dev', ...flags, '--', ...command], { env: { ...env, ...extraEnv }, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'exec', envName, ...flags, '--', ...command], { env: { ...env, ...extraEnv }, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -136,6 +137,33 @@ test('git credential fill gets an Azure DevOps token through the helper; other h
   assert.is(decodeClaims(fields.password).aud, DEVOPS.replace('/.default', ''));
   const other = fill('github.com');
   assert.is.not(other.status, 0, 'git found no credential for another host (no prompt allowed)');
+});
+
+// Real time on purpose: the agent runs in its own process with the system clock. Each wait is one second,
+// shorter than the token's life; the broker's fake-clock tests cover the same policy in depth.
+test('a dbt-like long run asking the shim every second across three 5-second lifetimes always gets an unexpired token', async () => {
+  provider.idp.setTokenLifetime(5);
+  try {
+    const callsBefore = provider.idp.tokenRequests({ clientId: 'short-lived-app' });
+    const loop = `const { execFileSync } = require('child_process');
+const seen = new Set(); const bad = [];
+const end = Date.now() + 15000;
+(function next() {
+  const t = JSON.parse(execFileSync('az', ['account', 'get-access-token', '--resource', 'https://database.windows.net', '--output', 'json'], { encoding: 'utf8' }));
+  const exp = JSON.parse(Buffer.from(t.accessToken.split('.')[1], 'base64url')).exp;
+  if (exp * 1000 <= Date.now()) bad.push(exp);
+  seen.add(t.accessToken);
+  if (Date.now() < end) setTimeout(next, 1000); else console.log(JSON.stringify({ token: JSON.stringify({ distinct: seen.size, bad }), exp: 0 }));
+})();`;
+    const got = await underExec([process.execPath, '-e', loop], {}, [], 'short');
+    const { distinct, bad } = JSON.parse(got.token);
+    assert.equal(bad, [], 'no expired token was handed out');
+    assert.ok(distinct >= 3, `tokens were refreshed across lifetimes (saw ${distinct})`);
+    const calls = provider.idp.tokenRequests({ clientId: 'short-lived-app' }) - callsBefore;
+    assert.ok(calls <= distinct + 1, `refreshes follow use, not a loop (${calls} provider calls for ${distinct} tokens)`);
+  } finally {
+    provider.idp.setTokenLifetime(3600);
+  }
 });
 
 test.run();
