@@ -56,7 +56,7 @@ export function renderExports(vars: Record<string, string>, shell: Shell, option
       return { stdout: JSON.stringify(unset ? Object.fromEntries(names.map((n) => [n, null])) : vars, null, 2) + '\n' };
     case 'github': {
       // Masks go to stdout before any value can reach the log; values go to $GITHUB_ENV with a delimiter no value holds.
-      const masks = names.filter(secret).map((n) => `::add-mask::${vars[n]}\n`).join('');
+      const masks = names.filter(secret).flatMap((n) => maskLines(vars[n])).join('');
       const env = names.map((n) => githubEnvEntry(n, unset ? '' : vars[n])).join('');
       return { stdout: unset ? '' : masks, githubEnv: env };
     }
@@ -80,6 +80,11 @@ function fishQuote(value: string): string {
 /** PowerShell verbatim string: a quote is doubled; the typographic quotes count as quotes too. */
 function pwshQuote(value: string): string {
   return `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, (q) => q + q)}'`;
+}
+
+/** One ::add-mask:: per line (a mask cannot span lines), with the runner's escaping of %. */
+function maskLines(value: string): string[] {
+  return value.split(/\r?\n|\r/).filter((line) => line !== '').map((line) => `::add-mask::${line.replace(/%/g, '%25')}\n`);
 }
 
 function githubEnvEntry(name: string, value: string): string {
