@@ -48,11 +48,13 @@ export const AUDIT_MIGRATIONS: readonly string[] = [
      prev_hash TEXT NOT NULL,
      hash TEXT NOT NULL
    )`,
+  // An index on one column is ordered by (column, rowid): `WHERE env = ? ORDER BY id DESC LIMIT n` reads n entries.
   `CREATE INDEX audit_events_ts ON audit_events (ts);
-   CREATE INDEX audit_events_env_ts ON audit_events (env, ts);
-   CREATE INDEX audit_events_action_ts ON audit_events (action, ts);
+   CREATE INDEX audit_events_env ON audit_events (env);
+   CREATE INDEX audit_events_action ON audit_events (action);
    CREATE INDEX audit_events_principal_oid ON audit_events (principal_oid);
-   CREATE INDEX audit_events_principal_app ON audit_events (principal_app)`,
+   CREATE INDEX audit_events_principal_app ON audit_events (principal_app);
+   CREATE INDEX audit_events_principal_upn ON audit_events (principal_upn)`,
 ];
 
 // The fields the hash covers, in a fixed order: the id too, so a deleted or moved row breaks the chain.

@@ -144,7 +144,7 @@ test('migrates a first-version log to the current schema with its rows and chain
     await store.close();
     assert.equal(sql(path, 'PRAGMA user_version'), [[2]]);
     const indexes = (sql(path, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' ORDER BY name`) as string[][]).map((r) => r[0]);
-    assert.equal(indexes, ['audit_events_action_ts', 'audit_events_env_ts', 'audit_events_principal_app', 'audit_events_principal_oid', 'audit_events_ts']);
+    assert.equal(indexes, ['audit_events_action', 'audit_events_env', 'audit_events_principal_app', 'audit_events_principal_oid', 'audit_events_principal_upn', 'audit_events_ts']);
   } finally {
     dir.remove();
   }
