@@ -1,5 +1,6 @@
 // The agent's /v1 API on the Unix socket: environments, tokens, rendered env, status and audit.
 
+import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
@@ -55,8 +56,22 @@ const clientEventSchema = z.object({
   }).strict()).min(1).max(10_000),
 }).strict();
 
-export function createAgentApi(deps: AgentApiDeps): Hono {
-  const app = new Hono();
+/** Per-request state: the correlation id that ties log lines to one request. */
+export type AgentApiEnv = { Variables: { correlationId: string } };
+
+export function createAgentApi(deps: AgentApiDeps): Hono<AgentApiEnv> {
+  const app = new Hono<AgentApiEnv>();
+
+  // A caller may send its own id (to follow one dbt run across tools); otherwise the agent makes one.
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-correlation-id')?.replace(/[^\w.:-]/g, '').slice(0, 64);
+    const correlationId = given || randomUUID();
+    c.set('correlationId', correlationId);
+    const started = performance.now();
+    await next();
+    c.header('x-correlation-id', correlationId);
+    deps.log.debug('request', { correlationId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 });
+  });
 
   app.use('*', bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -65,7 +80,8 @@ export function createAgentApi(deps: AgentApiDeps): Hono {
 
   app.onError((err, c) => {
     const e = err instanceof AadbtError ? err : new AadbtError('internal error in the agent', { code: 'INTERNAL', status: 500 });
-    if (!(err instanceof AadbtError)) deps.log.error('request failed', { path: c.req.path, error: err });
+    if (!(err instanceof AadbtError)) deps.log.error('request failed', { correlationId: c.get('correlationId'), path: c.req.path, error: err });
+    else if (e.status >= 500 || e.status === 403) deps.log.warn('request refused', { correlationId: c.get('correlationId'), path: c.req.path, code: e.code, message: e.message });
     return c.json(toErrorBody(e), e.status as 400);
   });
   app.notFound((c) => c.json(toErrorBody(new NotFoundError(`no route ${c.req.method} ${c.req.path}`, 'see DESIGN §4 for the /v1 routes')), 404));
