@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   config: { summary: 'config check | config path', load: () => import('./commands/config.js') },
   az: { summary: 'the az shim: answers `az account get-access-token` from the agent', load: () => import('./commands/az.js') },
   shim: { summary: 'shim install DIR: write the az shim for dbt adapters', load: () => import('./commands/shim.js') },
+  service: { summary: 'service install [--user|--system] [--enable]: the systemd units (socket-activated agent)', load: () => import('./commands/service.js') },
   'git-credential': { summary: 'git credential helper for Azure Repos (dbt deps)', load: () => import('./commands/git-credential.js') },
   audit: { summary: 'audit list | show | verify | export | prune: who got which token, when, for which run', load: () => import('./commands/audit.js') },
   'dev-idp': { summary: 'run the development identity provider on its own', load: () => import('./commands/dev-idp.js') },

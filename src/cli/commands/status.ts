@@ -7,9 +7,12 @@ import { createAgentClient } from '../agent-client.js';
 import { resolvePaths } from '../../config/config-paths.js';
 import type { CliIo } from '../cli-io.js';
 
-interface ScopeView { scope: string; state: string; expiresOn?: number; lastRefresh?: number; consecutiveFailures: number; lastError?: { code: string; message: string } }
+interface ScopeView {
+  scope: string; state: string; expiresOn?: number; lastRefresh?: number; nextRefresh?: number; consecutiveFailures: number;
+  lastError?: { code: string; message: string }; principal?: { appid?: string; upn?: string; oid?: string };
+}
 interface StatusView {
-  agent: { version: string; pid: number; socket: string; config: string; auditDb: string; devIdentityProvider: string | null };
+  agent: { version: string; pid: number; startedAt?: number; socket: string; config: string; auditDb: string; devIdentityProvider: string | null; statusUrl?: string | null };
   now: number;
   default: string | null;
   environments: { name: string; automation: boolean; credential: string; scopes: ScopeView[] }[];
@@ -23,20 +26,43 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const socket = values.socket ?? resolvePaths(io.env).socketPath;
   const status = await createAgentClient(socket).call<StatusView>('GET', '/v1/status');
   if (values.json) { io.out(JSON.stringify(status, null, 2) + '\n'); return EXIT.ok; }
+  io.out(renderStatus(status));
+  return EXIT.ok;
+}
+
+/** The agent's facts, then one row per (environment, scope), then the last errors in full. */
+function renderStatus(status: StatusView): string {
+  const a = status.agent;
+  const ago = (t?: number) => (t ? formatDuration(Math.max(0, status.now - t)) + ' ago' : '-');
   const lines = [
-    `agent ${status.agent.version}, pid ${status.agent.pid}, socket ${status.agent.socket}`,
-    `config ${status.agent.config}${status.agent.devIdentityProvider ? ` (dev identity provider ${status.agent.devIdentityProvider})` : ''}`,
-    `audit  ${status.agent.auditDb}`,
+    `aadbt agent ${a.version} · pid ${a.pid}${a.startedAt ? ` · up ${formatDuration(status.now - a.startedAt)}` : ''}`,
+    `  socket  ${a.socket}`,
+    `  config  ${a.config}${a.devIdentityProvider ? `  (embedded dev identity provider ${a.devIdentityProvider})` : ''}`,
+    `  audit   ${a.auditDb}`,
+    ...(a.statusUrl ? [`  status  ${a.statusUrl}`] : []),
     '',
   ];
+  const rows = [['ENVIRONMENT', 'CREDENTIAL', 'SCOPE', 'STATE', 'EXPIRES IN', 'REFRESHED', 'NEXT REFRESH', 'PRINCIPAL']];
+  const errors: string[] = [];
   for (const env of status.environments) {
-    lines.push(`${env.name}${env.name === status.default ? ' (default)' : ''}  ${env.credential}${env.automation ? ', automation' : ''}`);
-    for (const s of env.scopes) {
-      const left = s.expiresOn ? `${formatDuration(s.expiresOn - status.now)} left` : '';
-      const err = s.lastError ? `  last error: ${s.lastError.message}` : '';
-      lines.push(`  ${s.state.padEnd(10)} ${s.scope}  ${left}${err}`);
-    }
+    const name = `${env.name}${env.name === status.default ? '*' : ''}`;
+    env.scopes.forEach((s, i) => {
+      rows.push([
+        i === 0 ? name : '', i === 0 ? `${env.credential}${env.automation ? ' (automation)' : ''}` : '', shortScope(s.scope), s.state,
+        s.expiresOn && s.expiresOn > status.now ? formatDuration(s.expiresOn - status.now) : '-', ago(s.lastRefresh),
+        s.nextRefresh ? `in ${formatDuration(Math.max(0, s.nextRefresh - status.now))}` : '-',
+        s.principal?.upn ?? s.principal?.appid ?? s.principal?.oid ?? '-',
+      ]);
+      if (s.lastError) errors.push(`  ${env.name} ${shortScope(s.scope)}: ${s.lastError.code}: ${s.lastError.message}${s.consecutiveFailures ? ` (${s.consecutiveFailures} failures in a row)` : ''}`);
+    });
   }
-  io.out(lines.join('\n') + '\n');
-  return EXIT.ok;
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  lines.push(...rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()));
+  lines.push('', '* the default environment');
+  if (errors.length) lines.push('', 'last errors:', ...errors);
+  return lines.join('\n') + '\n';
+}
+
+function shortScope(scope: string): string {
+  return scope.replace(/^https:\/\//, '').replace(/\/\.default$/, '');
 }
