@@ -38,7 +38,11 @@ export async function runAgentInForeground(options: ForegroundOptions): Promise<
   // The Azure CLI credential runs `az`; if that were our shim, it would ask this agent for the token.
   process.env.PATH = pathWithoutShims(process.env.PATH ?? '');
   const config = chooseConfig(options.env, options.dev, options.configExists);
-  const agent = await createAgent({ config, paths, clock: systemClock, log, env: options.env, dev: options.dev });
+  const statusPort = options.statusPort ?? config.agent.status.port;
+  if (!Number.isInteger(statusPort) || statusPort < 0 || statusPort > 65535) {
+    throw new ConfigError(`agent: --status-port must be a port number, not ${options.statusPort}`, [], 'give a number from 1 to 65535, or 0 to turn the status page off');
+  }
+  const agent = await createAgent({ config, paths, clock: systemClock, log, env: options.env, dev: options.dev, statusPort });
   try {
     await agent.start();
   } catch (err) {
@@ -52,6 +56,7 @@ export async function runAgentInForeground(options: ForegroundOptions): Promise<
       'Next, in another shell:',
       `  eval "$(npx aadbt env dev)"      # DBT_ENV_SECRET_FABRIC_TOKEN for dbt`,
       `  npx aadbt status                 # environments, token lifetimes, errors`,
+      ...(agent.statusUrl ? [`  status page: ${agent.statusUrl}   # open it in a browser`] : []),
       `  audit log: ${paths.auditDb}      # sqlite3 it, or: npx aadbt audit list`,
       `(set AADBT_SOCKET=${paths.socketPath} if your other shell has a different XDG_RUNTIME_DIR)`,
       '',

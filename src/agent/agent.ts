@@ -16,9 +16,12 @@ import type { DevAuthority, TokenSource } from '../identity/token-source.js';
 import type { Logger } from '../log.js';
 import { createTokenBroker, type BrokerObserver, type TokenBroker } from '../tokens/token-broker.js';
 import { createAgentApi } from './agent-api.js';
+import { combineObservers, createAgentMetrics } from './metrics.js';
 import { scheduledJobs } from './scheduled-jobs.js';
 import { createScheduler } from './scheduler.js';
 import { listenOnSocket } from './socket-listener.js';
+import { serveStatusApp, type StatusServer } from './status-app.js';
+import type { StatusReport } from './status-page.js';
 
 export interface AgentOptions {
   config: AadbtConfig;
@@ -31,6 +34,8 @@ export interface AgentOptions {
   dev?: boolean | DevIdp;
   random?: () => number;
   observer?: BrokerObserver;
+  /** The loopback status app's port; 0 or undefined = off. A taken port is logged, not fatal. */
+  statusPort?: number;
 }
 
 export interface Agent {
@@ -38,6 +43,8 @@ export interface Agent {
   readonly broker: TokenBroker;
   readonly audit: AuditStore;
   readonly devIdp: DevIdp | undefined;
+  /** http://127.0.0.1:PORT/ once start() bound the status app; undefined when it is off or its port was taken. */
+  readonly statusUrl: string | undefined;
   start(): Promise<void>;
   /** Applies a new config: unchanged environments keep their tokens, changed and removed ones drop theirs. */
   reload(next: AadbtConfig): { added: string[]; changed: string[]; removed: string[] };
@@ -76,8 +83,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   for (const name of Object.keys(config.environments)) sourceFor(name);
 
   const record = (event: AuditEvent) => audit.record(event);
+  const metrics = createAgentMetrics({
+    clock, config: () => config, scopes: () => broker.status(), auditRowsWritten: () => audit.stats().rowsWritten, version: AGENT_VERSION,
+  });
   const broker = createTokenBroker({
-    clock, log: log.child({ component: 'broker' }), audit: record, random: options.random, observer: options.observer,
+    clock, log: log.child({ component: 'broker' }), audit: record, random: options.random, observer: combineObservers(metrics.observer, options.observer),
     policy: (env) => ({ source: sourceFor(env), refreshAheadMs: config.environments[env]?.refresh.ahead ?? 900_000 }),
   });
 
@@ -99,14 +109,30 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     config: () => config, broker, audit, clock, log: log.child({ component: 'api' }), access,
     agentInfo: () => ({
       version: AGENT_VERSION, pid: process.pid, startedAt, socket: paths.socketPath, config: config.source,
-      auditDb: audit.path, devIdentityProvider: devIdp?.url ?? null,
+      auditDb: audit.path, devIdentityProvider: devIdp?.url ?? null, statusUrl: statusServer?.url ?? null,
     }),
   });
 
   const scheduler = createScheduler(log.child({ component: 'scheduler' }));
   const jobs = () => scheduledJobs(config, { broker, audit, clock });
 
-  const server: Server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, getRequestListener(api.fetch));
+  const server: Server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, getRequestListener(metrics.instrument(api.fetch)));
+
+  let statusServer: StatusServer | undefined;
+  const startStatus = async (port: number) => {
+    try {
+      statusServer = await serveStatusApp({
+        log: log.child({ component: 'status' }),
+        status: async () => (await (await api.request('/v1/status')).json()) as StatusReport,
+        recentEvents: (limit) => audit.list({ limit }),
+        metrics: () => metrics.render(),
+      }, port);
+      log.info('status page listening', { url: statusServer.url });
+    } catch (err) {
+      // The socket API is what clients need; the page is a convenience.
+      log.warn('status page off: its port is unavailable', { error: err, hint: (err as { hint?: string }).hint });
+    }
+  };
 
   let stopping: Promise<void> | undefined;
   return {
@@ -114,6 +140,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     broker,
     audit,
     devIdp,
+    get statusUrl() { return statusServer?.url; },
     async start() {
       const inherited = systemdSocket(options.env);
       if (inherited !== undefined) {
@@ -122,6 +149,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         await listenOnSocket(server, paths.socketPath);
       }
       scheduler.replace(jobs());
+      if (options.statusPort) await startStatus(options.statusPort);
       log.info('agent listening', { socket: inherited !== undefined ? `fd ${inherited} (socket activation)` : paths.socketPath, config: config.source, environments: Object.keys(config.environments) });
     },
     reload(next) {
@@ -146,6 +174,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           server.close(() => resolve()); // stops accepting; resolves when in-flight requests finish
           server.closeIdleConnections();
         });
+        await statusServer?.close();
         scheduler.stop();
         broker.close();
         await audit.close();
