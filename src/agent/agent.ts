@@ -124,7 +124,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       statusServer = await serveStatusApp({
         log: log.child({ component: 'status' }),
         status: async () => (await (await api.request('/v1/status')).json()) as StatusReport,
-        recentEvents: (limit) => audit.list({ limit }),
+        recentEvents: (limit, env) => audit.list({ limit, env }),
         metrics: () => metrics.render(),
       }, port);
       log.info('status page listening', { url: statusServer.url });

@@ -9,7 +9,7 @@ import type { AuditRow } from '../audit/audit-event.js';
 import { AadbtError } from '../errors.js';
 import { redactValue, type Logger } from '../log.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
-import { environmentState, renderStatusPage, type StatusReport } from './status-page.js';
+import { environmentState, renderStatusPage, shortFingerprint, type StatusReport } from './status-page.js';
 
 export const STATUS_EVENTS = 20;
 
@@ -18,8 +18,8 @@ export interface StatusAppDeps {
   port(): number;
   /** The same report as the socket API's GET /v1/status. */
   status(): Promise<StatusReport>;
-  /** The newest audit rows first. */
-  recentEvents(limit: number): readonly AuditRow[];
+  /** The newest audit rows first, of one environment or all. */
+  recentEvents(limit: number, env?: string): readonly AuditRow[];
   /** Prometheus text. */
   metrics(): string;
   log: Logger;
@@ -60,7 +60,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<StatusEnv> {
     deps.log.error('status request failed', { path: c.req.path, error: err });
     return c.json({ error: { code: 'INTERNAL', message: 'internal error in the status app', hint: 'see the agent log' } }, 500);
   });
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}`, hint: 'routes: /, /healthz, /v1/status, /metrics' } }, 404));
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}`, hint: 'routes: /, /healthz, /v1/status, /v1/events, /metrics' } }, 404));
 
   app.get('/healthz', async (c) => {
     const report = await deps.status();
@@ -71,6 +71,14 @@ export function createStatusApp(deps: StatusAppDeps): Hono<StatusEnv> {
   });
 
   app.get('/v1/status', async (c) => c.json(redactValue(await deps.status()) as StatusReport));
+
+  // The last events of an environment, for dashboards; without the chain's hashes, fingerprints cut to 8 hex.
+  app.get('/v1/events', (c) => {
+    const limit = Math.min(Math.max(1, Number.parseInt(c.req.query('limit') ?? '', 10) || STATUS_EVENTS), 200);
+    const events = deps.recentEvents(limit, c.req.query('env') || undefined)
+      .map(({ prev_hash: _p, hash: _h, ...event }) => ({ ...event, fingerprint: event.fingerprint ? shortFingerprint(event.fingerprint) : null }));
+    return c.json({ events });
+  });
 
   app.get('/metrics', (c) => c.body(deps.metrics(), 200, { 'Content-Type': METRICS_CONTENT_TYPE }));
 

@@ -118,7 +118,7 @@ function row(id: number, extra: Partial<AuditRow> = {}): AuditRow {
 }
 
 function appWith(report: StatusReport, events: AuditRow[] = [], port = 7878, metrics = () => '# TYPE x gauge\nx 1\n') {
-  const deps: StatusAppDeps = { port: () => port, status: async () => report, recentEvents: (n) => events.slice(0, n), metrics, log: silentLogger };
+  const deps: StatusAppDeps = { port: () => port, status: async () => report, recentEvents: (n, env) => events.filter((e) => !env || e.env === env).slice(0, n), metrics, log: silentLogger };
   return createStatusApp(deps);
 }
 
@@ -231,6 +231,16 @@ test('/v1/status serves the socket API\'s report, with secret-shaped values reda
 });
 
 // ---------------------------------------------------------------- metrics registry
+
+test('/v1/events: the last events of one environment, without hashes, fingerprints cut to 8 hex', async () => {
+  const events = [row(1, { env: 'prod' }), row(2), row(3, { env: 'prod' }), row(4, { env: 'prod' })];
+  const res = await appWith(reportOf({ dev: [scope('dev', 'fresh')] }), events).request('/v1/events?env=prod&limit=2', { headers: local });
+  assert.is(res.status, 200);
+  const body = await res.json() as { events: Record<string, unknown>[] };
+  assert.equal(body.events.map((e) => e.id), [1, 3]);
+  assert.ok(body.events.every((e) => e.fingerprint === FP16.slice(0, 8) && !('hash' in e) && !('prev_hash' in e)));
+  assert.not.ok(JSON.stringify(body).includes(FP16));
+});
 
 test('label values are escaped as the text format requires, and parse back', () => {
   const cases: [string, string][] = [['plain', 'plain'], ['a"b', 'a\\"b'], ['back\\slash', 'back\\\\slash'], ['two\nlines', 'two\\nlines'], ['', '']];
