@@ -44,6 +44,7 @@ interface RegisteredCertificate {
 /** Entra tolerates this much clock difference on an assertion's `nbf`. */
 const NBF_LEEWAY_S = 300;
 const clip = (v: unknown): string => String(v ?? '').slice(0, 200);
+const CHECK_FIC = 'Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.';
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
 function audiences(claims: JWTPayload): string[] {
@@ -97,29 +98,39 @@ export function createClientAssertionVerifier(): ClientAssertionVerifier {
     return keys;
   };
 
+  /**
+   * Entra's order: the app's credentials for the token's issuer (70021 when the app has none at all, 700211 when
+   * none is for this issuer), then the signature against that issuer's keys (700027), the time range (700024),
+   * and only then the authenticated claims: subject (700213), audience (700212).
+   */
   async function verifyFederated(assertion: string, claims: JWTPayload, header: ProtectedHeaderParameters, ctx: AssertionContext): Promise<AssertionVerdict> {
     const auds = audiences(claims);
-    const fic = (federated.get(ctx.clientId) ?? []).find((f) =>
-      f.issuer === claims.iss && f.subject === claims.sub && auds.includes(f.audience ?? TOKEN_EXCHANGE_AUDIENCE));
-    if (!fic) {
-      return {
-        aadsts: 70021,
-        detail: `Assertion Issuer: '${clip(claims.iss)}'. Assertion Subject: '${clip(claims.sub)}'. Assertion Audience: '${clip(auds.join(','))}'.`,
-      };
-    }
+    const all = federated.get(ctx.clientId) ?? [];
+    const presented = `Assertion Issuer: '${clip(claims.iss)}'. Assertion Subject: '${clip(claims.sub)}'. Assertion Audience: '${clip(auds.join(','))}'.`;
+    if (all.length === 0) return { aadsts: 70021, detail: presented };
+    const sameIssuer = all.filter((f) => f.issuer === claims.iss);
+    if (sameIssuer.length === 0) return { aadsts: 700211, detail: `'${clip(claims.iss)}'. ${CHECK_FIC}` };
+    const keySource = sameIssuer[0];
     let jwks: JSONWebKeySet;
     try {
-      jwks = await keysFor(fic, false);
-      if (header.kid !== undefined && !jwks.keys.some((k) => k.kid === header.kid)) jwks = await keysFor(fic, true);
+      jwks = await keysFor(keySource, false);
+      if (header.kid !== undefined && !jwks.keys.some((k) => k.kid === header.kid)) jwks = await keysFor(keySource, true);
     } catch {
-      return { aadsts: 700027, detail: `[Reason - The signing keys of issuer '${clip(fic.issuer)}' could not be retrieved.]` };
+      return { aadsts: 700027, detail: `[Reason - The signing keys of issuer '${clip(keySource.issuer)}' could not be retrieved.]` };
     }
     try {
       await compactVerify(assertion, createLocalJWKSet(jwks), { algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'] });
     } catch {
       return { aadsts: 700027, detail: '[Reason - The signature does not match a key of the issuer.]' };
     }
-    return timeVerdict(claims, ctx.now);
+    const time = timeVerdict(claims, ctx.now);
+    if (time !== true) return time;
+    const sameSubject = sameIssuer.filter((f) => f.subject === claims.sub);
+    if (sameSubject.length === 0) return { aadsts: 700213, detail: `'${clip(claims.sub)}'. ${CHECK_FIC}` };
+    if (!sameSubject.some((f) => auds.includes(f.audience ?? TOKEN_EXCHANGE_AUDIENCE))) {
+      return { aadsts: 700212, detail: `'${clip(auds.join(','))}'. ${CHECK_FIC}` };
+    }
+    return true;
   }
 
   async function verifyCertificate(assertion: string, claims: JWTPayload, header: ProtectedHeaderParameters, ctx: AssertionContext): Promise<AssertionVerdict> {

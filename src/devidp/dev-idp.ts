@@ -48,7 +48,8 @@ export interface DevIdp {
   /**
    * Replaces the client-assertion check; undefined restores the built-in one, which accepts what
    * addFederatedCredential and registerCertificate allow and answers like Entra otherwise
-   * (70021 no matching federated credential, 700024 expired, 700027 bad signature or unknown key).
+   * (70021 no federated credential, 700211/700213/700212 no match for the issuer/subject/audience, 700024 expired,
+   * 700027 bad signature or unknown key).
    */
   setAssertionVerifier(verifier: AssertionVerifier | undefined): void;
   /**

@@ -18,7 +18,7 @@ const TABLE: Record<number, AadstsAdvice> = {
   700211: { permanent: true, message: 'no federated credential on the app matches the CI token\'s issuer', hint: 'add a federated credential for this CI issuer on the app registration' },
   700212: { permanent: true, message: 'no federated credential on the app matches the CI token\'s audience', hint: 'use audience api://AzureADTokenExchange in the pipeline and on the federated credential' },
   700213: { permanent: true, message: 'no federated credential on the app matches the CI token\'s subject', hint: 'make the federated credential\'s subject match this pipeline\'s (branch, environment or service connection)' },
-  700024: { permanent: false, message: 'the CI token (client assertion) has expired or is not yet valid', hint: 'the agent fetches a fresh one for each request; check the runner\'s clock if this persists' },
+  700024: { permanent: false, message: 'the client assertion (CI token or certificate-signed request) has expired or is not yet valid', hint: 'the agent fetches a fresh CI token for each request; if this persists, check this machine\'s clock (aadbt doctor measures the skew)' },
   500011: { permanent: true, message: 'the resource (scope) is not known in this tenant', hint: 'check the scope in tokens:, and that the resource\'s service principal exists in the tenant' },
   65001: { permanent: true, message: 'the application has not been granted consent for this resource', hint: 'ask a tenant admin to grant admin consent for the API permission' },
   50076: { permanent: true, message: 'multi-factor authentication is required', hint: 'sign in again interactively: aadbt login ENV' },

@@ -12,6 +12,7 @@ import { AadbtError, AuthenticationFailed, ConfigError, CredentialUnavailable, I
 import { redactText } from '../log.js';
 import { aadstsCodesIn, adviceFor } from './aadsts-messages.js';
 import { createAssertionSource } from './assertion-source.js';
+import { readCertificateMaterial } from './certificate-material.js';
 import type { DevAuthority, IssuedToken, TokenSource } from './token-source.js';
 
 export interface TokenSourceDeps {
@@ -21,6 +22,9 @@ export interface TokenSourceDeps {
   devAuthority?: DevAuthority;
   clock?: Clock;
 }
+
+/** What one acquisition's own code threw inside the SDK (an assertion source), to rethrow unchanged. */
+interface CallState { sourceError?: AadbtError }
 
 /** What the pipeline saw of the provider's last answer: Retry-After is not in the SDK's errors. */
 interface ObservedResponse { status?: number; retryAfterMs?: number }
@@ -39,8 +43,9 @@ export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourc
     throw new ConfigError(`environment '${envConfig.name}': credential '${cred.type}' needs a tenant`, [], 'add tenant: <GUID or domain> to the environment');
   };
 
-  let build: (options: TokenCredentialOptions) => TokenCredential;
+  let build: (options: TokenCredentialOptions, call: CallState) => TokenCredential;
   let materialVersion = () => 'static';
+  let explain: (err: unknown) => AadbtError | undefined = () => undefined;
   let description: string;
   switch (cred.type) {
     case 'dev': {
@@ -59,8 +64,9 @@ export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourc
       break;
     }
     case 'client-certificate': {
-      const password = cred.passwordEnv ? deps.env[cred.passwordEnv] : undefined;
-      build = (o) => new ClientCertificateCredential(tenant(), cred.clientId, { certificatePath: cred.certificateFile, certificatePassword: password }, o);
+      // PEM or PFX, opened here so PFX never needs converting on disk and a bad file gets a clear error.
+      const material = () => readCertificateMaterial(cred.certificateFile, cred.passwordEnv ? deps.env[cred.passwordEnv] : undefined, cred.passwordEnv);
+      build = (o) => new ClientCertificateCredential(tenant(), cred.clientId, { certificate: material().pem }, o);
       materialVersion = () => fileVersion(cred.certificateFile);
       description = `client-certificate app ${cred.clientId}`;
       break;
@@ -68,15 +74,23 @@ export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourc
     case 'workload-identity': {
       const assertions = createAssertionSource(cred.assertion, { serviceConnectionId: cred.serviceConnectionId, audience: cred.audience },
         { env: deps.env, clock: deps.clock ?? systemClock });
-      build = (o) => new ClientAssertionCredential(tenant(), cred.clientId, () => assertions.get(), o);
+      // The SDK rewraps what the callback throws as AuthenticationRequiredError, losing our code and hint.
+      build = (o, call) => new ClientAssertionCredential(tenant(), cred.clientId, () => assertions.get().catch((err: unknown) => {
+        if (err instanceof AadbtError) call.sourceError = err;
+        throw err;
+      }), o);
       materialVersion = () => assertions.version();
       description = `workload identity app ${cred.clientId} (${assertions.description})`;
       break;
     }
     case 'managed-identity': {
-      build = (o) => cred.resourceId ? new ManagedIdentityCredential({ ...o, resourceId: cred.resourceId })
-        : cred.clientId ? new ManagedIdentityCredential({ ...o, clientId: cred.clientId }) : new ManagedIdentityCredential(o);
+      build = (o) => {
+        useManagedIdentityEnvironment(deps.env);
+        return cred.resourceId ? new ManagedIdentityCredential({ ...o, resourceId: cred.resourceId })
+          : cred.clientId ? new ManagedIdentityCredential({ ...o, clientId: cred.clientId }) : new ManagedIdentityCredential(o);
+      };
       description = `managed identity ${cred.clientId ?? cred.resourceId ?? '(system-assigned)'}`;
+      explain = (err) => explainManagedIdentityError(err, envConfig.name, cred.clientId ?? cred.resourceId);
       break;
     }
     case 'azure-cli': {
@@ -93,9 +107,10 @@ export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourc
     materialVersion,
     async getToken(scope, signal) {
       const observed: ObservedResponse = {};
+      const call: CallState = {};
       const started = Date.now();
       try {
-        const credential = build(credentialOptions(authority, observed));
+        const credential = build(credentialOptions(authority, observed), call);
         const result = await credential.getToken(scope, { abortSignal: signal });
         if (!result) throw new CredentialUnavailable(`environment '${envConfig.name}': the credential returned no token`);
         // The SDK speaks wall-clock time; hand the broker durations so its own clock can place them.
@@ -106,7 +121,7 @@ export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourc
           refreshInMs: result.refreshAfterTimestamp !== undefined ? result.refreshAfterTimestamp - now : undefined,
         } satisfies IssuedToken;
       } catch (err) {
-        throw toAadbtError(err, envConfig.name, observed, Date.now() - started, interactive, authority.host ?? 'login.microsoftonline.com');
+        throw call.sourceError ?? explain(err) ?? toAadbtError(err, envConfig.name, observed, Date.now() - started, interactive, authority.host ?? 'login.microsoftonline.com');
       }
     },
   };
@@ -156,6 +171,42 @@ function parseRetryAfter(value: string): number | undefined {
   if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+// Where MSAL (inside ManagedIdentityCredential) looks for the managed-identity endpoint. It reads them from
+// process.env when it first asks for a token and keeps the endpoint it picked for the life of the process.
+const MANAGED_IDENTITY_VARIABLES = [
+  'IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT', 'IMDS_ENDPOINT', 'MSI_ENDPOINT', 'MSI_SECRET',
+  'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'DEFAULT_IDENTITY_CLIENT_ID',
+  'APPSETTING_WEBSITE_SITE_NAME', 'AZUREML_IDENTITY_CLIENT_ID',
+] as const;
+
+/** Makes process.env agree with the agent's environment on the managed-identity variables, just before MSAL reads them. */
+function useManagedIdentityEnvironment(env: NodeJS.ProcessEnv): void {
+  if (env === process.env) return;
+  for (const name of MANAGED_IDENTITY_VARIABLES) {
+    if (env[name] === undefined) delete process.env[name];
+    else process.env[name] = env[name];
+  }
+}
+
+/**
+ * ManagedIdentityCredential reports every failure as CredentialUnavailableError with MSAL's text inside;
+ * this says which endpoint failed and what to check instead.
+ */
+function explainManagedIdentityError(err: unknown, env: string, identity: string | undefined): AadbtError | undefined {
+  if (!(err instanceof CredentialUnavailableError) || !err.message.startsWith('ManagedIdentityCredential')) return undefined;
+  if (/Network unreachable|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|network_error/i.test(err.message)) {
+    return new AuthenticationFailed(`${env}: cannot reach the managed-identity endpoint (IMDS, or IDENTITY_ENDPOINT on App Service)`, {
+      transient: true, code: 'AUTH_UNAVAILABLE',
+      hint: 'managed identity works only on an Azure VM, App Service or container that has one; elsewhere use workload-identity or client-certificate',
+    });
+  }
+  const description = /Description: (.*?) - Correlation ID/.exec(err.message)?.[1];
+  const reason = description && description !== 'Not Available' ? description : firstLine(err.message.replace(/^ManagedIdentityCredential: /, ''));
+  return new CredentialUnavailable(`${env}: the managed-identity endpoint refused the request: ${redactText(reason).slice(0, 300)}`, identity
+    ? `check that the identity ${identity} (credential.clientId / resourceId) is assigned to this machine: Azure portal → the VM or app → Identity → User assigned`
+    : 'turn on the system-assigned identity of this VM or app (Azure portal → Identity), or name a user-assigned one with credential.clientId');
 }
 
 function readSecretFile(path: string): string {

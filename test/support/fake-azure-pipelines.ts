@@ -13,9 +13,19 @@ export interface FakeAzurePipelines {
   env(): Record<string, string>;
   count(): number;
   issued(): readonly string[];
+  /** Every request's shape (the bearer only as whether it was the job's access token). */
+  requests(): readonly PipelinesRequest[];
   readonly accessToken: string;
   readonly fake: FakeIssuer;
   close(): Promise<void>;
+}
+
+export interface PipelinesRequest {
+  method: string;
+  path: string;
+  apiVersion: string | null;
+  serviceConnectionId: string | null;
+  bearerIsAccessToken: boolean;
 }
 
 export async function startFakeAzurePipelines(options: { clock?: Clock } = {}): Promise<FakeAzurePipelines> {
@@ -24,11 +34,16 @@ export async function startFakeAzurePipelines(options: { clock?: Clock } = {}): 
   const subject = 'sc://org/project/dbt-prod';
   const accessToken = `azdo${randomBytes(24).toString('base64url')}`;
   const issued: string[] = [];
+  const seen: PipelinesRequest[] = [];
   const planPath = '/org/project/_apis/distributedtask/hubs/build/plans/plan-1/jobs/job-1/oidctoken';
   const fake = await startFakeIssuer({
     issuerPath: `/${organizationId}`,
     clock: options.clock,
     async handle(req, url) {
+      seen.push({
+        method: req.method ?? '', path: url.pathname, apiVersion: url.searchParams.get('api-version'),
+        serviceConnectionId: url.searchParams.get('serviceConnectionId'), bearerIsAccessToken: req.headers.authorization === `Bearer ${accessToken}`,
+      });
       if (req.method !== 'POST' || url.pathname !== planPath) return { status: 404, body: { message: 'not found' } };
       if (req.headers.authorization !== `Bearer ${accessToken}`) return { status: 401, body: { message: 'TF400813: The user is not authorized to access this resource.' } };
       if (url.searchParams.get('api-version') !== '7.1') return { status: 400, body: { message: 'api-version 7.1 expected' } };
@@ -46,6 +61,7 @@ export async function startFakeAzurePipelines(options: { clock?: Clock } = {}): 
     env: () => ({ SYSTEM_OIDCREQUESTURI: `${fake.origin}${planPath}`, SYSTEM_ACCESSTOKEN: accessToken }),
     count: () => issued.length,
     issued: () => [...issued],
+    requests: () => [...seen],
     accessToken,
     fake,
     close: () => fake.close(),

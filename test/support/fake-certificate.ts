@@ -1,5 +1,6 @@
 // Self-signed RSA certificates for client-certificate tests: what an admin uploads to an app registration, plus its key.
 import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
@@ -34,4 +35,28 @@ export async function makeCertificate(options: { cn?: string; notBefore?: Date; 
   const certPem = cert.toString('pem');
   const keyPem = x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
   return { certPem, keyPem, combinedPem: `${keyPem}\n${certPem}\n`, notAfter };
+}
+
+/**
+ * PFX encryption styles: OpenSSL 3's default (PBES2, AES-256, SHA-256 MAC), the 3DES/SHA-1 one Windows exports,
+ * and OpenSSL 1.x's default (`-legacy`: certificates under RC2-40, key under 3DES).
+ */
+export type PfxStyle = 'aes' | '3des' | 'rc2';
+
+/**
+ * The certificate and key as a PFX, made by the openssl CLI (so the decoder is tested against a real exporter,
+ * not against itself); the password goes through the environment, never argv. Undefined when openssl is absent.
+ */
+export function pfxOf(cert: TestCertificate, password: string, style: PfxStyle = 'aes'): Buffer | undefined {
+  const algorithms = style === 'aes' ? ['-keypbe', 'AES-256-CBC', '-certpbe', 'AES-256-CBC', '-macalg', 'sha256']
+    : style === '3des' ? ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1']
+    : ['-legacy'];
+  const run = spawnSync('openssl', ['pkcs12', '-export', '-passout', 'env:AADBT_TEST_PFX_PASSWORD', ...algorithms], {
+    input: cert.combinedPem, env: { ...process.env, AADBT_TEST_PFX_PASSWORD: password }, maxBuffer: 1 << 20,
+  });
+  if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  // An openssl without its legacy provider cannot write RC2.
+  if (style === 'rc2' && run.status !== 0) return undefined;
+  if (run.status !== 0) throw new Error(`openssl pkcs12 -export failed: ${run.stderr.toString().slice(0, 300)}`);
+  return run.stdout;
 }

@@ -46,8 +46,10 @@ export async function startFakeManagedIdentity(options: FakeManagedIdentityOptio
     };
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const q = url.searchParams;
-    const appService = url.pathname.replace(/\/+$/, '') === '/msi/token';
-    const imds = url.pathname === '/metadata/identity/oauth2/token';
+    // Both accept a trailing slash: MSAL sends IMDS requests to `/metadata/identity/oauth2/token/`.
+    const path = url.pathname.replace(/\/+$/, '');
+    const appService = path === '/msi/token';
+    const imds = path === '/metadata/identity/oauth2/token';
     if (!appService && !imds) return send(404, { error: 'not_found' });
     if (appService && req.headers['x-identity-header'] !== identityHeader) return send(401, { error: 'unauthorized', message: 'X-IDENTITY-HEADER is missing or wrong' });
     if (imds && req.headers.metadata !== 'true') return send(400, { error: 'invalid_request', error_description: 'Required metadata header not specified' });
