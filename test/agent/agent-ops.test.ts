@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { probeSocket } from '../../src/agent/socket-listener.js';
 import {
   BIN, environmentYaml, FABRIC, isolatedEnv, runCli, socketRequest, spawnAgent, startProvider, tempDir,
-  type Provider, type TempDir,
+  type Provider, type TempDir, until,
 } from '../support/harness.js';
 
 let dir: TempDir;
@@ -24,13 +24,6 @@ test.after(async () => {
   dir?.remove();
 });
 
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 25)); // polling a condition, bounded
-  }
-  assert.unreachable(`timed out waiting for ${what}`);
-}
 
 test('SIGHUP adds an environment and keeps the others\' cached tokens; a broken config is refused and logged', async () => {
   const env = isolatedEnv(dir, { AADBT_SOCKET: join(dir.path, 'hup', 'agent.sock'), AADBT_DATA_DIR: join(dir.path, 'hup-data') });
@@ -119,6 +112,23 @@ test('500 idle connections do not stop a normal client', async () => {
     assert.ok(await probeSocket(agent.socketPath));
   } finally {
     for (const s of idle) s.destroy();
+    await agent.stop();
+  }
+});
+
+test('every request carries a correlation id, and the debug log ties it to the request', async () => {
+  const env = isolatedEnv(dir, { AADBT_SOCKET: join(dir.path, 'cid', 'agent.sock'), AADBT_DATA_DIR: join(dir.path, 'cid-data'), AADBT_LOG_LEVEL: 'debug' });
+  dir.file('config.yaml', `environments:\n${environmentYaml(provider, 'cid', 'cid-app')}\n`);
+  const agent = await spawnAgent(env);
+  try {
+    assert.is((await socketRequest(agent.socketPath, 'GET', '/v1/status', undefined, { 'x-correlation-id': 'dbt-run-42' })).status, 200);
+    assert.is((await socketRequest(agent.socketPath, 'GET', '/v1/environments/nope/env')).status, 404);
+    await until(() => agent.output().includes('/v1/environments/nope/env'), 'the request lines');
+    const lines = agent.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const mine = lines.find((l) => l.event === 'request' && l.correlationId === 'dbt-run-42');
+    assert.is(mine?.path, '/v1/status', 'the debug line carries the caller\'s id');
+    assert.ok(lines.some((l) => l.event === 'request' && l.path === '/v1/environments/nope/env' && /^[0-9a-f-]{36}$/.test(l.correlationId)), 'a fresh id otherwise');
+  } finally {
     await agent.stop();
   }
 });

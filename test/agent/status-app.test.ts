@@ -15,7 +15,7 @@ import type { StatusReport } from '../../src/agent/status-page.js';
 import type { ScopeState, ScopeStatus } from '../../src/tokens/token-broker.js';
 import { createFakeClock } from '../../src/clock.js';
 import {
-  FABRIC, isolatedEnv, runCli, spawnAgent, startProvider, tempDir, type AgentProcess, type Provider, type TempDir,
+  FABRIC, isolatedEnv, runCli, spawnAgent, startProvider, tempDir, type AgentProcess, type Provider, type TempDir, until,
 } from '../support/harness.js';
 
 // ---------------------------------------------------------------- a strict Prometheus text (0.0.4) parser
@@ -321,13 +321,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until(condition: () => boolean, what: string, output: () => string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 25)); // polling the agent's log, bounded
-  }
-  assert.unreachable(`timed out waiting for ${what}:\n${output()}`);
-}
 
 /** Starts an agent with a status port and returns the URL it logged. */
 async function agentWithStatus(name: string, yaml: string): Promise<{ agent: AgentProcess; env: NodeJS.ProcessEnv; url: string }> {

@@ -150,3 +150,12 @@ export function fetchJson(url: string, ca: string): Promise<any> {
     }, reject);
   });
 }
+
+/** Polls a condition (a process becoming ready, a log line appearing), bounded at 10 s; never a wait for time to pass. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, context: () => string = () => ''): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}${context() ? `:\n${context()}` : ''}`);
+}
