@@ -3,7 +3,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CredentialUnavailable } from '../errors.js';
-import { decodePkcs12, Pkcs12Error } from './pkcs12-decoder.js';
+import { PfxError, readPfx } from './pfx-file.js';
 
 /** A certificate credential ready for the SDK: never written to disk, never logged. */
 export interface CertificateMaterial {
@@ -55,13 +55,13 @@ export function readCertificateMaterial(path: string, password: string | undefin
     }
   } else {
     try {
-      const contents = decodePkcs12(raw, password ?? '');
+      const contents = readPfx(raw, password);
       certificates = contents.certificates.map((der) => parseCertificate(der, path));
       key = contents.privateKey;
     } catch (err) {
-      if (!(err instanceof Pkcs12Error)) throw err;
+      if (!(err instanceof PfxError)) throw err;
       const fix = err.reason === 'password' ? passwordHint
-        : err.reason === 'algorithm' ? 'export it again with AES (openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC), or as PEM'
+        : err.reason === 'algorithm' ? 'export it again as PEM, or as a PFX with AES and an ASCII password (openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC -macalg sha256)'
         : 'use a PEM file (private key and certificate) or a PFX/PKCS#12 file';
       throw new CredentialUnavailable(`cannot open the certificate file ${path}: ${err.message}`, fix);
     }
