@@ -1,6 +1,6 @@
 // Reaches the agent for a command: the socket from flags/env, and autostart when none answers.
 
-import { resolvePaths } from '../config/config-paths.js';
+import { agentSocketPath } from '../config/socket-path.js';
 import { AgentUnreachable } from '../errors.js';
 import { createAgentClient, type AgentClient } from './agent-client.js';
 
@@ -14,15 +14,14 @@ export interface ConnectOptions {
 /** Runs `use` against the agent, starting one (same config) first if none answers and autostart is on. */
 export async function withAgent<T>(options: ConnectOptions, use: (client: AgentClient) => Promise<T>): Promise<T> {
   const env = options.socket ? { ...options.env, AADBT_SOCKET: options.socket } : options.env;
-  const paths = resolvePaths(env);
-  const client = createAgentClient(paths.socketPath);
+  const client = createAgentClient(agentSocketPath(env));
   try {
     return await use(client);
   } catch (err) {
     const autostart = options.autostart ?? !['1', 'true', 'yes'].includes(String(env.AADBT_NO_AUTOSTART ?? '').toLowerCase());
     if (!(err instanceof AgentUnreachable) || !autostart) throw err;
-    const { autostartAgent } = await import('./agent-autostart.js');
-    await autostartAgent(paths, env);
+    const [{ autostartAgent }, { resolvePaths }] = await Promise.all([import('./agent-autostart.js'), import('../config/config-paths.js')]);
+    await autostartAgent(resolvePaths(env), env);
     return use(client);
   }
 }

@@ -1,8 +1,8 @@
 // Where aadbt keeps its config, socket and data (DESIGN §3), from an explicit environment.
 
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
+import { agentSocketPath } from './socket-path.js';
 
 export interface AadbtPaths {
   configFile: string;
@@ -17,13 +17,10 @@ export interface AadbtPaths {
 export function resolvePaths(env: NodeJS.ProcessEnv): AadbtPaths {
   const dirs = envPaths('aadbt', { suffix: '' });
   const dataDir = env.AADBT_DATA_DIR || dirs.data;
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  const socketPath = env.AADBT_SOCKET
-    || (env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'aadbt', 'agent.sock') : join(tmpdir(), `aadbt-${uid}`, 'agent.sock'));
   return {
     configFile: env.AADBT_CONFIG || join(dirs.config, 'config.yaml'),
     configExplicit: Boolean(env.AADBT_CONFIG),
-    socketPath,
+    socketPath: agentSocketPath(env),
     dataDir,
     auditDb: join(dataDir, 'audit.db'),
   };

@@ -3,9 +3,9 @@
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENV, type EnvResponse } from '../../agent/api-contract.js';
-import { resolvePaths } from '../../config/config-paths.js';
 import { detectShell, renderExports, SHELLS, type Shell } from '../../deliver/shell-exports.js';
 import { EXIT, UsageError } from '../../errors.js';
+import { agentSocketPath } from '../../config/socket-path.js';
 import { withAgent } from '../agent-connection.js';
 import { callerInfo } from '../caller-info.js';
 import type { CliIo } from '../cli-io.js';
@@ -37,7 +37,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const shell = shellName as Shell;
   const envName = positionals[0] ?? io.env.AADBT_ENV ?? DEFAULT_ENV;
   const minTtl = parseMinTtl(values['min-ttl']);
-  const socket = values.socket ?? resolvePaths(io.env).socketPath;
+  const socket = values.socket ?? agentSocketPath(io.env);
   const query = minTtl !== undefined ? `?minTtlSeconds=${minTtl}` : '';
   const result = await withAgent({ env: io.env, socket, autostart: values['no-autostart'] ? false : undefined },
     (client) => client.call<EnvResponse>('GET', `/v1/environments/${encodeURIComponent(envName)}/env${query}`, undefined,
