@@ -15,6 +15,8 @@ import type { Logger } from '../log.js';
 import type { TokenBroker } from '../tokens/token-broker.js';
 import { DEFAULT_ENV, type EnvResponse, type TokenResponse } from './api-contract.js';
 import type { CachedToken } from '../tokens/token-cache.js';
+import type { SignedIn, SignInPrompt } from '../identity/interactive-sign-in.js';
+import { INTERACTIVE_TYPES } from '../config/config-schema.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -27,6 +29,8 @@ export interface AgentApiDeps {
   log: Logger;
   /** Extra facts for /v1/status (pid, socket, audit path, start time). */
   agentInfo(): Record<string, unknown>;
+  /** Runs a person's sign-in for a device-code or browser environment; the prompt goes to onPrompt. */
+  signIn?(env: EnvironmentConfig, onPrompt: (prompt: SignInPrompt) => void, signal: AbortSignal): Promise<SignedIn>;
   /** Peer credentials of the connection, when the listener learned them. */
   peerOf?(c: Context): { pid?: number; uid?: number } | undefined;
 }
@@ -188,6 +192,38 @@ export function createAgentApi(deps: AgentApiDeps): Hono<AgentApiEnv> {
         scopes: configuredScopes(e).map((scope) => byEnv.get(e.name)?.find((s) => s.scope === scope) ?? { env: e.name, scope, state: 'cold', consecutiveFailures: 0 }),
       })),
     });
+  });
+
+  // `aadbt login`: NDJSON lines { event: 'prompt' | 'signed-in' | 'error' }, so the device code reaches the
+  // terminal that asked and never the agent's log. Closing the request cancels the sign-in.
+  app.post('/v1/environments/:name/login', (c) => {
+    const env = environment(c.req.param('name'));
+    if (!INTERACTIVE_TYPES.has(env.credential.type) || !deps.signIn) {
+      throw new UsageError(`environment '${env.name}' uses ${env.credential.type}, which has no sign-in of its own`,
+        env.credential.type === 'azure-cli' ? 'sign in with `az login`; the agent reuses it' : 'aadbt login is for device-code and browser environments');
+    }
+    const signIn = deps.signIn;
+    const encoder = new TextEncoder();
+    const abort = new AbortController();
+    const correlationId = c.get('correlationId');
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const send = (line: Record<string, unknown>) => {
+          if (!abort.signal.aborted) controller.enqueue(encoder.encode(JSON.stringify(line) + '\n'));
+        };
+        deps.log.info('sign-in started', { env: env.name, correlationId });
+        signIn(env, (prompt) => send({ event: 'prompt', ...prompt }), abort.signal).then((who) => {
+          deps.log.info('signed in', { env: env.name, correlationId, username: who.username });
+          send({ event: 'signed-in', env: env.name, ...who });
+        }, (err: unknown) => {
+          const e = err instanceof AadbtError ? err : new AadbtError('sign-in failed in the agent', { code: 'INTERNAL', status: 500 });
+          deps.log.warn('sign-in failed', { env: env.name, correlationId, code: e.code, message: e.message });
+          send({ event: 'error', ...toErrorBody(e) });
+        }).finally(() => { if (!abort.signal.aborted) controller.close(); });
+      },
+      cancel() { abort.abort(); },
+    });
+    return c.body(body, 200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   });
 
   // Clients report what only they see (exec start/end, dbt's model results); the agent stamps the principal.

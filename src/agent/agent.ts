@@ -12,6 +12,8 @@ import type { AadbtConfig, EnvironmentConfig } from '../config/config-schema.js'
 import type { AadbtPaths } from '../config/config-paths.js';
 import { createDevIdp, type DevIdp } from '../devidp/dev-idp.js';
 import { createTokenSource } from '../identity/create-token-source.js';
+import { isInteractiveSource } from '../identity/interactive-sign-in.js';
+import { UsageError } from '../errors.js';
 import type { DevAuthority, TokenSource } from '../identity/token-source.js';
 import type { Logger } from '../log.js';
 import { createTokenBroker, type BrokerObserver, type TokenBroker } from '../tokens/token-broker.js';
@@ -74,7 +76,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const sourceFor = (env: string): TokenSource => {
     let source = sources.get(env);
     if (!source) {
-      source = createTokenSource(config.environments[env], { env: options.env, devAuthority, clock });
+      source = createTokenSource(config.environments[env], { env: options.env, devAuthority, clock, dataDir: paths.dataDir });
       sources.set(env, source);
     }
     return source;
@@ -107,6 +109,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   const api = createAgentApi({
     config: () => config, broker, audit, clock, log: log.child({ component: 'api' }), access,
+    async signIn(env, onPrompt, signal) {
+      const source = sourceFor(env.name);
+      if (!isInteractiveSource(source)) throw new UsageError(`environment '${env.name}' has no sign-in of its own`);
+      const who = await source.signIn(onPrompt, signal);
+      broker.forget(env.name); // drops the "needs a sign-in" refusal the broker holds from before
+      return who;
+    },
     agentInfo: () => ({
       version: AGENT_VERSION, pid: process.pid, startedAt, socket: paths.socketPath, config: config.source,
       auditDb: audit.path, devIdentityProvider: devIdp?.url ?? null, statusUrl: statusServer?.url ?? null,

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   token: { summary: 'print one raw token', load: () => import('./commands/token.js') },
   status: { summary: 'show the agent, its environments and their tokens\' state', load: () => import('./commands/status.js') },
   doctor: { summary: 'explain what is wrong with an environment, each finding with its fix', load: () => import('./commands/doctor.js') },
+  login: { summary: 'sign in to a device-code or browser environment (the prompt shows here)', load: () => import('./commands/login.js') },
   config: { summary: 'config check | config path', load: () => import('./commands/config.js') },
   az: { summary: 'the az shim: answers `az account get-access-token` from the agent', load: () => import('./commands/az.js') },
   shim: { summary: 'shim install DIR: write the az shim for dbt adapters', load: () => import('./commands/shim.js') },

@@ -28,6 +28,9 @@ export function audienceOfScope(scope: string): string {
   return resource;
 }
 
+/** Entra puts at most this many groups in a JWT; past it, the token carries the overage claims instead. */
+export const JWT_GROUPS_LIMIT = 200;
+
 /**
  * Entra's claims: aud, iss, iat, nbf, exp, tid, oid, sub, appid, azp, azpacr, idtyp, uti, ver, plus
  * `groups` (or the overage `_claim_names`/`_claim_sources`/`hasgroups`), `roles` for apps, `upn` and `scp`
@@ -52,7 +55,7 @@ export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
     uti: randomBytes(16).toString('base64url').slice(0, 22),
     ver: '2.0',
   };
-  if (client.groupOverage) {
+  if (client.groupOverage || client.groups.length > JWT_GROUPS_LIMIT) {
     const kind = client.idtyp === 'user' ? 'users' : 'servicePrincipals';
     claims._claim_names = { groups: 'src1' };
     claims._claim_sources = { src1: { endpoint: `https://graph.windows.net/${tenantId}/${kind}/${client.oid}/getMemberObjects` } };

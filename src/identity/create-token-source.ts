@@ -13,6 +13,7 @@ import { redactText } from '../log.js';
 import { aadstsCodesIn, adviceFor } from './aadsts-messages.js';
 import { createAssertionSource } from './assertion-source.js';
 import { readCertificateMaterial } from './certificate-material.js';
+import { createInteractiveSource } from './interactive-sign-in.js';
 import type { DevAuthority, IssuedToken, TokenSource } from './token-source.js';
 
 export interface TokenSourceDeps {
@@ -21,6 +22,8 @@ export interface TokenSourceDeps {
   /** The embedded provider, for credentials of type `dev`. */
   devAuthority?: DevAuthority;
   clock?: Clock;
+  /** The data dir, where device-code and browser sign-ins keep their account record. */
+  dataDir?: string;
 }
 
 /** What one acquisition's own code threw inside the SDK (an assertion source), to rethrow unchanged. */
@@ -98,8 +101,12 @@ export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourc
       description = 'Azure CLI sign-in';
       break;
     }
+    case 'device-code':
+    case 'browser':
+      // A person's sign-in keeps one SDK credential alive (its memory holds the sign-in); see interactive-sign-in.ts.
+      return createInteractiveSource(envConfig, { dataDir: deps.dataDir, authorityHost: authority.host, caPem: authority.caPem });
     default:
-      throw new ConfigError(`environment '${envConfig.name}': credential type '${cred.type}' is not supported yet`, [], 'use client-secret, client-certificate, managed-identity, azure-cli or dev');
+      throw new ConfigError(`environment '${envConfig.name}': credential type '${(cred as { type: string }).type}' is not supported`, [], 'use one of the types in README "Configuration"');
   }
 
   return {

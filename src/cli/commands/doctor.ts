@@ -1,7 +1,6 @@
 // `aadbt doctor [ENV] [--json]`: explains what is wrong with an environment, one finding a line, each with its fix.
 
-import { X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { TokenResponse } from '../../agent/api-contract.js';
 import { resolvePaths } from '../../config/config-paths.js';
@@ -9,33 +8,69 @@ import type { AadbtConfig, EnvironmentConfig } from '../../config/config-schema.
 import { configuredScopes } from '../../config/scope-match.js';
 import { formatDuration } from '../../duration.js';
 import { AadbtError, EXIT, UsageError } from '../../errors.js';
+import { readCertificateMaterial } from '../../identity/certificate-material.js';
+import { redactText } from '../../log.js';
 import { decodeClaims } from '../../tokens/token-cache.js';
-import { createAgentClient } from '../agent-client.js';
+import type { AgentClient } from '../agent-client.js';
+import { withAgent } from '../agent-connection.js';
 import type { CliIo } from '../cli-io.js';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
+/** One line of the report: what was found and, unless it is fine, what to do. */
 export interface Finding { verdict: Verdict; env?: string; what: string; fix?: string }
 
-const HELP = `usage: aadbt doctor [ENV] [--json]
+const HELP = `usage: aadbt doctor [ENV] [--json] [--config FILE] [--no-autostart]
 
-Checks the config, credential files, clock skew, and each configured token (decoded, never printed):
-audience, tenant, identity type, lifetime and group access. Exits 1 when anything fails.
+Checks the config, credential files (permissions, certificate dates), the tenant and clock skew against
+the identity provider, and each configured token, fetched through the agent and decoded (never printed):
+audience, tenant, identity type, lifetime and group access. One line per finding:
+  ok|warn|fail  what  → fix
+Exits 1 when anything fails.
 `;
 
-/** Clock skew beyond this breaks token validation at Entra and at resources. */
+/** Entra and most resources allow 5 minutes of clock skew; beyond it tokens are "not yet valid" or expired early. */
 const MAX_SKEW_MS = 5 * 60_000;
+/** Certificates closer than this to expiry are flagged for rotation. */
+const CERT_WARN_MS = 30 * 86_400_000;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INTERACTIVE = new Set(['device-code', 'browser', 'azure-cli']);
+/** Microsoft resources by URI and by app id (v2 tokens carry the app id as aud), both mapped to the app id. */
+const KNOWN_RESOURCES: Record<string, string> = Object.fromEntries(Object.entries({
+  'https://database.windows.net': '022907d3-0f1b-48f7-badc-1ba6abab6d66',
+  'https://graph.microsoft.com': '00000003-0000-0000-c000-000000000000',
+  'https://storage.azure.com': 'e406a681-f3d4-42a8-90b6-c2b029497af1',
+  'https://management.azure.com': '797f4846-ba00-4fd7-ba43-dac1f8f63013',
+  'https://management.core.windows.net': '797f4846-ba00-4fd7-ba43-dac1f8f63013',
+  'https://analysis.windows.net/powerbi/api': '00000009-0000-0000-c000-000000000000',
+  'https://vault.azure.net': 'cfa8b339-82a2-471a-a3c9-0fc0be7a4093',
+  '2ff814a6-3304-4ab8-85cb-cd0e6f879c1d': '2ff814a6-3304-4ab8-85cb-cd0e6f879c1d', // Azure Databricks
+  '499b84ac-1321-427f-aa17-267ca6975798': '499b84ac-1321-427f-aa17-267ca6975798', // Azure DevOps
+}).flatMap(([uri, id]) => [[uri, id], [id, id]]));
 
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: {
+      json: { type: 'boolean' }, socket: { type: 'string' }, config: { type: 'string' },
+      'no-autostart': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) { io.out(HELP); return EXIT.ok; }
-  const env = values.socket ? { ...io.env, AADBT_SOCKET: values.socket } : io.env;
-  const findings = await diagnose(positionals[0], env);
-  if (values.json) io.out(JSON.stringify({ findings }, null, 2) + '\n');
-  else io.out(findings.map((f) => `${f.verdict.padEnd(5)} ${f.env ? `${f.env}: ` : ''}${f.what}${f.fix ? `  → ${f.fix}` : ''}`).join('\n') + '\n');
+  if (positionals.length > 1) throw new UsageError(`one environment at most, got ${positionals.join(' ')}`);
+  const env = { ...io.env, ...(values.socket ? { AADBT_SOCKET: values.socket } : {}), ...(values.config ? { AADBT_CONFIG: values.config } : {}) };
+  const findings = await diagnose(positionals[0], env, { autostart: values['no-autostart'] ? false : undefined });
+  if (values.json) io.out(JSON.stringify({ ok: !findings.some((f) => f.verdict === 'fail'), findings }, null, 2) + '\n');
+  else io.out(findings.map(formatFinding).join('\n') + '\n');
   return findings.some((f) => f.verdict === 'fail') ? EXIT.usage : EXIT.ok;
 }
 
-export async function diagnose(only: string | undefined, env: NodeJS.ProcessEnv): Promise<Finding[]> {
+/** `fail  prod: what  → fix` */
+export function formatFinding(f: Finding): string {
+  return `${f.verdict.padEnd(5)} ${f.env ? `${f.env}: ` : ''}${f.what}${f.fix ? `  → ${f.fix}` : ''}`;
+}
+
+/** Every finding for one environment (or all): config, files, provider, tokens. Throws only for a bad ENV argument. */
+export async function diagnose(only: string | undefined, env: NodeJS.ProcessEnv, options: { autostart?: boolean } = {}): Promise<Finding[]> {
   const findings: Finding[] = [];
   const paths = resolvePaths(env);
   const { loadConfigFile } = await import('../../config/load-config.js');
@@ -47,119 +82,210 @@ export async function diagnose(only: string | undefined, env: NodeJS.ProcessEnv)
     findings.push({ verdict: 'ok', what: `config ${paths.configFile} is valid` });
   } catch (err) {
     if (!(err instanceof AadbtError)) throw err;
-    findings.push({ verdict: 'fail', what: err.message.split('\n')[0], fix: err.hint });
-    for (const p of (err as { problems?: string[] }).problems ?? []) findings.push({ verdict: 'fail', what: p });
+    const problems = (err as { problems?: string[] }).problems ?? [];
+    if (problems.length === 0) findings.push({ verdict: 'fail', what: err.message.split('\n')[0], fix: err.hint });
+    for (const p of problems) {
+      const [what, fix] = p.split(' → ');
+      findings.push({ verdict: 'fail', what, fix: fix ?? err.hint });
+    }
   }
-  findings.push({ verdict: 'ok', what: ci ? 'CI detected (CI=true): sign-ins of people are refused' : 'not in CI: interactive sign-in allowed where configured' });
-  const client = createAgentClient(paths.socketPath, { timeoutMs: 30_000 });
-  let agentUp = true;
-  try {
-    await client.call('GET', '/v1/status');
-    findings.push({ verdict: 'ok', what: `agent answers on ${paths.socketPath}` });
-  } catch {
-    agentUp = false;
-    findings.push({ verdict: 'warn', what: `no agent at ${paths.socketPath}`, fix: 'start one with `aadbt agent` (token checks are skipped)' });
-  }
+  findings.push({ verdict: 'ok', what: ci ? 'CI detected (CI=true): sign-ins of people are refused here' : 'not in CI: interactive sign-in allowed where configured' });
   if (!config) return findings;
   const names = only ? [only] : Object.keys(config.environments);
   for (const name of names) {
+    if (!config.environments[name]) throw new UsageError(`no environment '${name}'`, `known environments: ${Object.keys(config.environments).join(', ')}`);
+  }
+
+  let agentUp = true;
+  const tokenFindings: Finding[] = [];
+  try {
+    await withAgent({ env, autostart: options.autostart }, async (client) => {
+      await client.call('GET', '/v1/status');
+      for (const name of names) {
+        for (const scope of configuredScopes(config.environments[name])) tokenFindings.push(...await checkToken(config.environments[name], scope, client));
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof AadbtError) || err.code !== 'AGENT_UNREACHABLE') throw err;
+    agentUp = false;
+  }
+  findings.push(agentUp
+    ? { verdict: 'ok', what: `agent answers on ${paths.socketPath}` }
+    : { verdict: 'warn', what: `no agent at ${paths.socketPath}; token checks skipped`, fix: 'start one with `aadbt agent`, then run `aadbt doctor` again' });
+
+  for (const name of names) {
     const e = config.environments[name];
-    if (!e) throw new UsageError(`no environment '${name}'`, `known environments: ${Object.keys(config.environments).join(', ')}`);
-    findings.push(...checkFiles(e));
-    if (e.authorityHost || e.credential.type !== 'dev') findings.push(await checkSkew(e));
-    if (agentUp) for (const scope of configuredScopes(e)) findings.push(...await checkToken(e, scope, client));
+    findings.push(...checkScopes(e), ...checkFiles(e, env));
+    const authority = await checkAuthority(e);
+    findings.push(...authority);
+    // Several scopes of one identity say the same about tenant, type and lifetime: once is enough.
+    const seen = new Set<string>();
+    findings.push(...tokenFindings.filter((f) => f.env === name && !seen.has(f.what) && seen.add(f.what)));
   }
   return findings;
 }
 
-function checkFiles(e: EnvironmentConfig): Finding[] {
-  const out: Finding[] = [];
+function checkScopes(e: EnvironmentConfig): Finding[] {
+  if (INTERACTIVE.has(e.credential.type)) return [];
+  return configuredScopes(e).filter((s) => !s.endsWith('/.default')).map((s) => ({
+    verdict: 'fail' as const, env: e.name, what: `scope '${s}' does not end in /.default, and app identities can only ask for RESOURCE/.default`,
+    fix: `write ${s.replace(/\/+$/, '')}/.default under tokens:`,
+  }));
+}
+
+function checkFiles(e: EnvironmentConfig, env: NodeJS.ProcessEnv): Finding[] {
   const c = e.credential;
   const file = c.type === 'client-secret' ? c.secretFile : c.type === 'client-certificate' ? c.certificateFile : undefined;
-  if (!file) return out;
+  if (!file) return [];
+  const out: Finding[] = [];
   let mode: number;
   try {
     mode = statSync(file).mode & 0o777;
-  } catch {
-    return [{ verdict: 'fail', env: e.name, what: `${file} cannot be read`, fix: 'check the path in the config and the file\'s owner' }];
+  } catch (err) {
+    return [{ verdict: 'fail', env: e.name, what: `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, fix: 'check the path in the config and the file\'s owner' }];
   }
+  const octal = mode.toString(8).padStart(4, '0');
   out.push((mode & 0o077) !== 0
-    ? { verdict: 'fail', env: e.name, what: `${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, fix: `chmod 600 ${file}` }
-    : { verdict: 'ok', env: e.name, what: `${file} is private (mode ${mode.toString(8).padStart(4, '0')})` });
-  if (c.type === 'client-certificate') {
-    try {
-      const pem = readFileSync(file, 'utf8');
-      const certPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
-      if (!certPem) throw new Error('no PEM certificate in it (PFX files are checked at token time)');
-      const cert = new X509Certificate(certPem);
-      const left = Date.parse(cert.validTo) - Date.now();
-      out.push(left <= 0
-        ? { verdict: 'fail', env: e.name, what: `the certificate expired on ${cert.validTo}`, fix: 'make a new certificate, upload its public part to the app registration, and replace certificateFile' }
-        : left < 30 * 86_400_000
-          ? { verdict: 'warn', env: e.name, what: `the certificate expires in ${formatDuration(left)}`, fix: 'rotate it before then' }
-          : { verdict: 'ok', env: e.name, what: `the certificate is valid until ${cert.validTo}` });
-    } catch (err) {
-      out.push({ verdict: 'warn', env: e.name, what: `cannot check the certificate's dates: ${(err as Error).message}` });
-    }
-  }
+    ? { verdict: 'fail', env: e.name, what: `${file} is readable by ${mode & 0o004 ? 'everyone' : 'its group'} (mode ${octal}), and it holds a credential`, fix: `chmod 600 ${file}` }
+    : { verdict: 'ok', env: e.name, what: `${file} is private (mode ${octal})` });
+  if (c.type === 'client-certificate') out.push(checkCertificate(e, c.certificateFile, c.passwordEnv, env));
   return out;
 }
 
-async function checkSkew(e: EnvironmentConfig): Promise<Finding> {
-  const host = e.authorityHost ?? 'https://login.microsoftonline.com';
+function checkCertificate(e: EnvironmentConfig, file: string, passwordEnv: string | undefined, env: NodeJS.ProcessEnv): Finding {
+  let notAfter: Date;
+  let thumbprint: string;
   try {
-    const { request } = await import('node:https');
-    const ca = e.authorityCaFile ? readFileSync(e.authorityCaFile, 'utf8') : undefined;
-    const sent = Date.now();
-    const date = await new Promise<string | undefined>((resolve, reject) => {
-      const req = request(new URL('/common/discovery/instance', host), { method: 'HEAD', ca, timeout: 10_000 }, (res) => { res.resume(); resolve(res.headers.date); });
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', reject);
-      req.end();
-    });
-    if (!date) return { verdict: 'warn', env: e.name, what: `${host} sent no Date header; clock skew not checked` };
-    // HTTP dates have one-second resolution; compare with the middle of the round trip.
-    const skew = Date.now() / 2 + sent / 2 - Date.parse(date);
-    return Math.abs(skew) > MAX_SKEW_MS
-      ? { verdict: 'fail', env: e.name, what: `this machine's clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'ahead of' : 'behind'} the identity provider`, fix: 'enable time sync (timedatectl set-ntp true); tokens fail validation with this much skew' }
-      : { verdict: 'ok', env: e.name, what: `clock within ${formatDuration(Math.abs(skew) + 1000)} of the identity provider` };
+    // PEM or PFX, opened in memory the way the agent opens it.
+    const material = readCertificateMaterial(file, passwordEnv ? env[passwordEnv] : undefined, passwordEnv);
+    notAfter = material.notAfter;
+    thumbprint = material.thumbprint;
   } catch (err) {
-    return { verdict: 'warn', env: e.name, what: `cannot reach ${host} to check clock skew (${(err as Error).message})` };
+    if (!(err instanceof AadbtError)) throw err;
+    return { verdict: 'fail', env: e.name, what: err.message, fix: err.hint };
   }
+  const left = notAfter.getTime() - Date.now();
+  if (left <= 0) {
+    return { verdict: 'fail', env: e.name, what: `the certificate ${thumbprint} in ${file} expired on ${notAfter.toISOString()}`,
+      fix: 'make a new certificate, upload its public part to the app registration (Certificates & secrets), and replace certificateFile' };
+  }
+  return left < CERT_WARN_MS
+    ? { verdict: 'warn', env: e.name, what: `the certificate ${thumbprint} expires in ${formatDuration(left)} (${notAfter.toISOString()})`, fix: 'rotate it before then: upload a new one to the app registration, then replace certificateFile' }
+    : { verdict: 'ok', env: e.name, what: `the certificate ${thumbprint} is valid until ${notAfter.toISOString()}` };
 }
 
-async function checkToken(e: EnvironmentConfig, scope: string, client: ReturnType<typeof createAgentClient>): Promise<Finding[]> {
+interface Answer { status: number; date?: string; body: string; sent: number; received: number }
+
+/**
+ * Asks the identity provider for the tenant's OpenID configuration: the tenant must exist there, and the
+ * answer's Date header measures this machine's clock against the provider's.
+ */
+async function checkAuthority(e: EnvironmentConfig): Promise<Finding[]> {
+  if (e.credential.type === 'dev' && !e.authorityHost) return []; // the agent's own embedded provider
+  if (e.credential.type === 'managed-identity' && !e.tenant && !e.authorityHost) return [];
+  const host = (e.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
+  const tenant = e.tenant ?? 'organizations';
+  let answer: Answer;
+  try {
+    const ca = e.authorityCaFile ? readFileSync(e.authorityCaFile, 'utf8') : undefined;
+    answer = await get(`${host}/${encodeURIComponent(tenant)}/v2.0/.well-known/openid-configuration`, ca);
+  } catch (err) {
+    return [{ verdict: 'warn', env: e.name, what: `cannot reach ${host} to check the tenant and clock skew (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      fix: 'check the network path, authorityHost and authorityCaFile' }];
+  }
+  const out: Finding[] = [];
+  let body: { issuer?: string; error_codes?: number[]; error_description?: string } = {};
+  try { body = JSON.parse(answer.body); } catch { /* not JSON: judged by status below */ }
+  if (answer.status === 200) {
+    const tid = /\/([0-9a-f-]{36})\/v2\.0\/?$/i.exec(body.issuer ?? '')?.[1];
+    out.push({ verdict: 'ok', env: e.name, what: `tenant ${tenant} is known to ${host}${tid && tid !== tenant ? ` (id ${tid})` : ''}` });
+  } else if (body.error_codes?.includes(90002) || body.error_codes?.includes(900023)) {
+    out.push({ verdict: 'fail', env: e.name, what: `${host} does not know tenant '${tenant}' (AADSTS${body.error_codes.includes(90002) ? 90002 : 900023})`,
+      fix: 'set tenant: to your directory\'s GUID or verified domain (Azure portal → Microsoft Entra ID → Overview → Tenant ID)' });
+  } else {
+    out.push({ verdict: 'warn', env: e.name, what: `${host} answered HTTP ${answer.status} for tenant '${tenant}'s OpenID configuration` });
+  }
+  if (!answer.date) {
+    out.push({ verdict: 'warn', env: e.name, what: `${host} sent no Date header; clock skew not checked` });
+    return out;
+  }
+  // HTTP dates are truncated to the second (so add half of one) and are stamped mid-round-trip.
+  const skew = Math.round(((answer.sent + answer.received) / 2 - (Date.parse(answer.date) + 500)) / 1000) * 1000;
+  out.push(Math.abs(skew) > MAX_SKEW_MS
+    ? { verdict: 'fail', env: e.name, what: `this machine's clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'ahead of' : 'behind'} the identity provider (over ${formatDuration(MAX_SKEW_MS)} breaks token validation)`,
+      fix: 'turn on time sync: sudo timedatectl set-ntp true (or fix the VM/container host clock)' }
+    : { verdict: 'ok', env: e.name, what: `clock within ${formatDuration(Math.abs(skew) + 1000)} of the identity provider` });
+  return out;
+}
+
+async function get(url: string, ca: string | undefined): Promise<Answer> {
+  const { request } = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const sent = Date.now();
+    const req = request(url, { method: 'GET', ca, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { if (body.length < 64_000) body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, date: res.headers.date, body, sent, received: Date.now() }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function checkToken(e: EnvironmentConfig, scope: string, client: AgentClient): Promise<Finding[]> {
   let got: TokenResponse;
   try {
     got = await client.call<TokenResponse>('POST', `/v1/environments/${encodeURIComponent(e.name)}/token`, { scope, caller: { program: 'aadbt-doctor' } });
   } catch (err) {
-    if (!(err instanceof AadbtError)) throw err;
-    return [{ verdict: 'fail', env: e.name, what: `token for ${scope}: ${err.message}`, fix: err.hint }];
+    if (!(err instanceof AadbtError) || err.code === 'AGENT_UNREACHABLE') throw err;
+    const what = `token for ${scope}: ${redactText(err.message)}`;
+    if (err.code === 'UNKNOWN_ENVIRONMENT') return [{ verdict: 'warn', env: e.name, what, fix: 'the agent runs an older config: reload it (kill -HUP the agent, or restart it)' }];
+    return [{ verdict: 'fail', env: e.name, what, fix: err.hint }];
   }
-  const claims = decodeClaims(got.token);
+  return tokenFindings(e, scope, decodeClaims(got.token));
+}
+
+/** What a token's claims say about its environment: audience, tenant, identity type, lifetime, access. */
+export function tokenFindings(e: EnvironmentConfig, scope: string, claims: Record<string, unknown>): Finding[] {
   const out: Finding[] = [];
-  const wanted = scope.replace(/\/\.default$/, '').replace(/\/+$/, '').toLowerCase();
+  const resource = scope.replace(/\/\.default$/, '').replace(/\/+$/, '').toLowerCase();
   const aud = String(claims.aud ?? '').replace(/\/+$/, '').toLowerCase();
-  out.push(aud === wanted
-    ? { verdict: 'ok', env: e.name, what: `token for ${scope}: audience matches` }
-    : { verdict: 'fail', env: e.name, what: `token for ${scope} has audience ${String(claims.aud)}`, fix: 'fix the scope under tokens: to the resource the service expects (e.g. https://database.windows.net/.default)' });
-  const tid = String(claims.tid ?? '');
-  if (e.tenant && /^[0-9a-f-]{36}$/i.test(e.tenant)) {
-    out.push(tid.toLowerCase() === e.tenant.toLowerCase()
-      ? { verdict: 'ok', env: e.name, what: `tenant ${tid} as configured` }
-      : { verdict: 'fail', env: e.name, what: `the token is from tenant ${tid}, the config says ${e.tenant}`, fix: `set tenant: ${tid}, or sign in to ${e.tenant}` });
+  const same = aud === resource || (KNOWN_RESOURCES[aud] ?? aud) === (KNOWN_RESOURCES[resource] ?? resource);
+  if (same) out.push({ verdict: 'ok', env: e.name, what: `token for ${scope}: audience ${String(claims.aud)} matches` });
+  else if (GUID.test(aud) !== GUID.test(resource) && !(KNOWN_RESOURCES[aud] || KNOWN_RESOURCES[resource])) {
+    // v2 tokens name the resource by its app id; for a resource not in the table that cannot be told offline.
+    out.push({ verdict: 'ok', env: e.name, what: `token for ${scope}: audience is the app id ${String(claims.aud)} (not checked against ${resource})` });
+  } else {
+    out.push({ verdict: 'fail', env: e.name, what: `token for ${scope} is for audience ${String(claims.aud)}, not ${resource}`,
+      fix: 'set the scope under tokens: to the resource the service expects (Fabric/Synapse: https://database.windows.net/.default, Databricks: 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default)' });
   }
-  const idtyp = String(claims.idtyp ?? (claims.scp ? 'user' : 'app'));
+  const tid = typeof claims.tid === 'string' ? claims.tid : undefined;
+  if (tid && e.tenant && GUID.test(e.tenant)) {
+    out.push(tid.toLowerCase() === e.tenant.toLowerCase()
+      ? { verdict: 'ok', env: e.name, what: `token from tenant ${tid}, as configured` }
+      : { verdict: 'fail', env: e.name, what: `the token is from tenant ${tid}, and the config says ${e.tenant}`, fix: `set tenant: ${tid} if that is the right directory, or sign in to ${e.tenant} (az login --tenant ${e.tenant})` });
+  }
+  const idtyp = typeof claims.idtyp === 'string' ? claims.idtyp : claims.scp !== undefined && claims.roles === undefined ? 'user' : 'app';
   if (e.automation) {
     out.push(idtyp === 'app'
-      ? { verdict: 'ok', env: e.name, what: 'an app identity, as automation needs' }
-      : { verdict: 'fail', env: e.name, what: `a ${idtyp} identity in an automation environment`, fix: 'use workload-identity, managed-identity or a service principal' });
+      ? { verdict: 'ok', env: e.name, what: 'an app identity, as automation: true requires' }
+      : { verdict: 'fail', env: e.name, what: `a ${idtyp} identity (a person) in an automation environment`, fix: 'use workload-identity, managed-identity or client-certificate for automation' });
+  } else {
+    out.push({ verdict: 'ok', env: e.name, what: `identity type ${idtyp}${typeof claims.upn === 'string' ? ` (${claims.upn})` : ''}` });
   }
-  const life = (Number(claims.exp) - Number(claims.iat)) * 1000;
-  if (Number.isFinite(life)) {
+  const iat = Number(claims.iat);
+  const exp = Number(claims.exp);
+  if (Number.isFinite(iat) && Number.isFinite(exp)) {
+    const life = (exp - iat) * 1000;
     out.push(e.minTtl > life
-      ? { verdict: 'fail', env: e.name, what: `tokens live ${formatDuration(life)}, less than minTtl ${formatDuration(e.minTtl)}`, fix: 'lower minTtl, or use the az shim / --msi for long runs' }
-      : { verdict: 'ok', env: e.name, what: `tokens live ${formatDuration(life)}` });
+      ? { verdict: 'fail', env: e.name, what: `tokens live ${formatDuration(life)}, less than minTtl ${formatDuration(e.minTtl)}`, fix: 'lower minTtl, or use the az shim / --msi so long runs fetch fresh tokens' }
+      : { verdict: 'ok', env: e.name, what: `tokens live ${formatDuration(life)}${e.minTtl ? ` (minTtl ${formatDuration(e.minTtl)})` : ''}` });
+  }
+  if (e.access) {
+    // The agent served it, so its access gate (groups claim or Graph) accepted this identity.
+    out.push({ verdict: 'ok', env: e.name, what: `member of a required group (${e.access.groups.join(', ')})` });
   }
   return out;
 }
