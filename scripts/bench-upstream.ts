@@ -11,14 +11,15 @@ export async function benchUpstream(): Promise<BenchResult[]> {
   const cold = await createRig();
   try {
     await Promise.all(Array.from({ length: 1000 }, () => cold.broker.get({ env: 'dev', scope: SCOPE })));
-    results.push(one('provider calls for 1,000 concurrent cold requests', cold.calls(), 'exactly 1', cold.calls() === 1));
+    results.push(one('provider calls for 1,000 concurrent cold requests', cold.calls(), 'exactly 1', cold.calls() === 1, 'one scope; single-flight'));
   } finally {
     await cold.close();
   }
-  // 10 minutes of fake time at 1,000 requests/second, with 200-second tokens: three lifetimes.
-  const sustained = await createRig({ lifetimeSeconds: 200, ahead: '15m' });
+  // 10 minutes of fake time at 1,000 requests/second with 200-second tokens: three lifetimes. Refresh-ahead
+  // is 40 s, the share of a 75-minute Entra token that the default 15 minutes is.
+  const sustained = await createRig({ lifetimeSeconds: 200, ahead: '40s' });
   try {
-    await sustained.broker.get({ env: 'dev', scope: SCOPE });
+    await sustained.broker.get({ env: 'dev', scope: SCOPE }); // warm-up: the first token
     sustained.served.upstream = 0;
     const before = sustained.calls();
     for (let second = 0; second < 600; second++) {
@@ -27,8 +28,11 @@ export async function benchUpstream(): Promise<BenchResult[]> {
     }
     const calls = sustained.calls() - before;
     const lifetimes = 600 / 200;
-    results.push(one('provider calls per token lifetime (600k requests over 10 min of fake time)', calls / lifetimes, '1 per lifetime', calls / lifetimes <= 1.01, `${calls} calls in ${lifetimes} lifetimes`));
-    results.push(one('client requests that waited on the provider after warm-up', sustained.served.upstream, '0', sustained.served.upstream === 0));
+    const served = sustained.served.cache + sustained.served.upstream;
+    results.push(one('provider calls per token lifetime, 600k requests over 10 min of fake time', calls / lifetimes, '≤ 1 per lifetime', calls <= lifetimes,
+      `${calls} calls in ${lifetimes} lifetimes, one scope; ${served.toLocaleString('en')} requests served`));
+    results.push(one('client requests that waited on the provider after warm-up', sustained.served.upstream, '0', sustained.served.upstream === 0,
+      'every refresh ran ahead, in the background'));
   } finally {
     await sustained.close();
   }
