@@ -71,16 +71,23 @@ export function createAgentApi(deps: AgentApiDeps): Hono<AgentApiEnv> {
     const given = c.req.header('x-correlation-id')?.replace(/[^\w.:-]/g, '').slice(0, 64);
     const correlationId = given || randomUUID();
     c.set('correlationId', correlationId);
+    // Set before next(): a header added after the handler makes hono rebuild the finished Response.
+    c.header('x-correlation-id', correlationId);
     const started = performance.now();
     await next();
-    c.header('x-correlation-id', correlationId);
     deps.log.debug('request', { correlationId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 });
   });
 
-  app.use('*', bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => { throw new AadbtError(`request body over ${MAX_BODY_BYTES / 1024} KiB`, { code: 'BODY_TOO_LARGE', status: 413 }); },
-  }));
+  // A declared length is checked from the header alone; hono's bodyLimit (which materialises the whole
+  // Request, a third of a token request's cost) is kept for chunked bodies, whose size is only known by reading.
+  const tooLarge = () => { throw new AadbtError(`request body over ${MAX_BODY_BYTES / 1024} KiB`, { code: 'BODY_TOO_LARGE', status: 413 }); };
+  const chunkedBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) return Number(length) > MAX_BODY_BYTES ? tooLarge() : next();
+    return chunkedBodyLimit(c, next);
+  });
 
   app.onError((err, c) => {
     const e = err instanceof AadbtError ? err : new AadbtError('internal error in the agent', { code: 'INTERNAL', status: 500 });

@@ -97,6 +97,23 @@ for (const [name, method, path, body, status, hint] of badRequests) {
   });
 }
 
+test('bad input: a chunked body over 64 KiB (no length declared) → 413, and the agent stays up', async () => {
+  const { request } = await import('node:http');
+  const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ socketPath: agent.socketPath, path: '/v1/environments/dev/token', method: 'POST', headers: { 'content-type': 'application/json' } }, (r) => {
+      let body = '';
+      r.on('data', (d) => { body += d; });
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    for (let i = 0; i < 10; i++) req.write(Buffer.alloc(8 * 1024, 0x61)); // no content-length: sent chunked
+    req.end();
+  });
+  assert.is(res.status, 413, res.body);
+  assert.match(res.body, /64 KiB/);
+  assert.is((await socketRequest(agent.socketPath, 'GET', '/v1/status')).status, 200);
+});
+
 test('eval "$(aadbt env dev)" in bash sets the variables exactly', async () => {
   const { spawnSync } = await import('node:child_process');
   const script = `eval "$(node "$AADBT_BIN" env dev --shell bash)" && printf '%s\\0' "$DBT_ENV_SECRET_FABRIC_TOKEN" "$AADBT_ENV" "$AADBT_SOCKET" "$AADBT_EXPIRES_ON"`;
