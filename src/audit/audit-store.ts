@@ -82,15 +82,17 @@ export function createAuditStore(options: AuditStoreOptions): SqliteAuditStore {
     fingerprint, expires_on, caller, outcome, detail, prev_hash, hash)
     VALUES (@id, @ts, @env, @scope, @action, @principal_oid, @principal_app, @principal_upn, @idtyp, @tid,
     @fingerprint, @expires_on, @caller, @outcome, @detail, @prev_hash, @hash)`);
-  const head = () => db.prepare('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string } | undefined;
+  const selectHead = db.prepare('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1');
+  const head = () => selectHead.get() as { id: number; hash: string } | undefined;
 
   let pending: Pending[] = [];
   let flushScheduled = false;
   let closed = false;
   const stats: AuditStats = { rowsWritten: 0, commits: 0, lastBatchSize: 0 };
 
-  const writeBatch = db.transaction((batch: Pending[]) => {
-    const last = head();
+  /** Appends after the newest row, or after `pruned` (the last row a prune removed) when none is left. */
+  const writeBatch = db.transaction((batch: Pending[], pruned?: { id: number; hash: string }) => {
+    const last = head() ?? pruned;
     let id = last?.id ?? 0;
     let prev = last?.hash ?? GENESIS_HASH;
     const rows: AuditRow[] = [];
@@ -166,7 +168,7 @@ export function createAuditStore(options: AuditStoreOptions): SqliteAuditStore {
       const removed = db.transaction(() => {
         const count = db.prepare('DELETE FROM audit_events WHERE id <= ?').run(last.id).changes;
         // The anchor keeps the chain checkable: the first kept row's prev_hash must equal the last pruned row's hash.
-        writeBatch([{ event: { action: 'anchor', outcome: 'ok', detail: { prunedThroughId: last.id, prunedThroughHash: last.hash, rowsPruned: count, before } }, resolve: () => {}, reject: () => {} }]);
+        writeBatch([{ event: { action: 'anchor', outcome: 'ok', detail: { prunedThroughId: last.id, prunedThroughHash: last.hash, rowsPruned: count, before } }, resolve: () => {}, reject: () => {} }], last);
         return count;
       })();
       stats.rowsWritten += 1;

@@ -127,6 +127,7 @@ test('pruning leaves an anchor, and the chain still verifies, prune after prune'
   assert.is(store.prune(start), 0, 'nothing older: nothing pruned, no anchor');
   assert.is(store.prune(clock.now() + DAY), 22, 'everything');
   assert.equal(store.verify(), { ok: true, rows: 1 });
+  assert.is(store.list({ action: 'anchor' })[0].id, 103, 'ids are never reused, even after pruning every row');
 }));
 
 test('migrates a first-version log to the current schema with its rows and chain intact', async () => {
