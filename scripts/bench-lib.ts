@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AGENT_NODE_FLAGS } from '../src/cli/agent-node-flags.js';
 import { probeSocket } from '../src/agent/socket-listener.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/aadbt.js', import.meta.url));
@@ -61,7 +62,8 @@ export interface DemoAgent {
 
 /**
  * Starts `aadbt agent --dev` on a private socket and data dir, with the status page off, so a benchmark
- * never meets a user's agent: the demo environments, or `config` (YAML) when given. `nodeArgs` go
+ * never meets a user's agent: the demo environments, or `config` (YAML) when given. It runs with the V8
+ * flags every agent gets (AGENT_NODE_FLAGS); `nodeArgs` go after them,
  * before the script (e.g. --cpu-prof).
  */
 export async function startDemoAgent(options: { config?: string; nodeArgs?: string[]; extraArgs?: string[] } = {}): Promise<DemoAgent> {
@@ -79,7 +81,7 @@ export async function startDemoAgent(options: { config?: string; nodeArgs?: stri
   }
   const logFile = join(dir, 'agent.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'agent', '--dev', '--foreground', '--status-port', '0', ...(options.extraArgs ?? [])],
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...(options.nodeArgs ?? []), BIN, 'agent', '--dev', '--foreground', '--status-port', '0', ...(options.extraArgs ?? [])],
     { env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const log = () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } };

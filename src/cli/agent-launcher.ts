@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { AadbtPaths } from '../config/config-paths.js';
 import { AadbtError, EXIT } from '../errors.js';
 import { probeSocket } from '../agent/socket-listener.js';
+import { AGENT_NODE_FLAGS } from './agent-node-flags.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/aadbt.js', import.meta.url));
 
@@ -15,7 +16,7 @@ export async function startAgentInBackground(paths: AadbtPaths, args: string[], 
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const logFile = join(paths.dataDir, 'agent.log');
   const fd = openSync(logFile, 'a', 0o600);
-  const child = spawn(process.execPath, [BIN, 'agent', '--foreground', ...args], {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, BIN, 'agent', '--foreground', ...args], {
     detached: true, stdio: ['ignore', fd, fd], env: { ...env, AADBT_SOCKET: paths.socketPath },
   });
   closeSync(fd);

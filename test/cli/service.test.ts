@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { probeSocket } from '../../src/agent/socket-listener.js';
+import { AGENT_NODE_FLAGS } from '../../src/cli/agent-node-flags.js';
 import { BIN, environmentYaml, isolatedEnv, runCli, startProvider, tempDir, type TempDir } from '../support/harness.js';
 
 const UNITS = {
@@ -63,7 +64,7 @@ test('service install --user --dir: both units, with this node and this CLI, no 
     assert.equal(values(socket, 'ListenStream'), ['%t/aadbt/agent.sock']);
     assert.equal([values(socket, 'SocketMode'), values(socket, 'DirectoryMode'), values(socket, 'Accept')], [['0600'], ['0700'], ['no']]);
     const service = read(out, 'aadbt.service');
-    assert.equal(values(service, 'ExecStart'), [`${process.execPath} ${BIN} agent --foreground`]);
+    assert.equal(values(service, 'ExecStart'), [`${process.execPath} ${AGENT_NODE_FLAGS.join(' ')} ${BIN} agent --foreground`]);
     assert.equal(values(service, 'Restart'), ['on-failure']);
     assert.equal(values(service, 'MemoryDenyWriteExecute'), ['no']);
     assert.equal(values(service, 'ReadWritePaths'), ['%h/.local/share/aadbt %t/aadbt', '-%h/.azure']);
@@ -92,7 +93,7 @@ test('service install --system --dir: the runner template, group-readable socket
       [['%i'], ['aadbt-%i'], ['0660'], ['0750']]);
     const service = read(out, 'aadbt@.service');
     assert.equal(values(service, 'User'), ['%i']);
-    assert.equal(values(service, 'ExecStart'), [`${process.execPath} ${BIN} agent --foreground`]);
+    assert.equal(values(service, 'ExecStart'), [`${process.execPath} ${AGENT_NODE_FLAGS.join(' ')} ${BIN} agent --foreground`]);
     assert.ok(values(service, 'Environment').includes('AADBT_SOCKET=/run/aadbt/%i/agent.sock'));
   } finally {
     dir.remove();
@@ -187,7 +188,7 @@ test('service print: the units and where install would put them', async () => {
       const result = await runCli(['service', 'print', ...c.args], env);
       assert.is(result.code, 0, result.stderr);
       for (const p of c.paths) assert.ok(result.stdout.includes(`# ${p}\n`), result.stdout);
-      assert.ok(result.stdout.includes(`ExecStart=${process.execPath} ${BIN} agent --foreground`));
+      assert.ok(result.stdout.includes(`ExecStart=${process.execPath} ${AGENT_NODE_FLAGS.join(' ')} ${BIN} agent --foreground`));
       assert.not.match(result.stdout, /@[A-Z_]+@/);
     }
   } finally {

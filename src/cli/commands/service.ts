@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AadbtError, EXIT, UsageError } from '../../errors.js';
 import type { CliIo } from '../cli-io.js';
+import { AGENT_NODE_FLAGS } from '../agent-node-flags.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'aadbt.js');
@@ -31,11 +32,12 @@ type Mode = 'user' | 'system';
 
 interface UnitFile { name: string; text: string }
 
-/** The unit files of a mode, with @NODE@, @CLI@ and @DOCS@ filled in. */
+/** The unit files of a mode, with @NODE@, @NODEFLAGS@, @CLI@ and @DOCS@ filled in. */
 export function renderUnits(mode: Mode, node = process.execPath, cli = CLI): UnitFile[] {
   const names = mode === 'user' ? ['aadbt.socket', 'aadbt.service'] : ['aadbt@.socket', 'aadbt@.service'];
   const values: Record<string, string> = {
     NODE: execArgument(node),
+    NODEFLAGS: AGENT_NODE_FLAGS.join(' '),
     CLI: execArgument(cli),
     DOCS: escapeSpecifiers(pathToFileURL(join(ROOT, 'README.md')).href),
   };
