@@ -1,6 +1,5 @@
 // `aadbt az …`: the az shim. Answers `az account get-access-token` from the agent; passes anything else to the real az.
 
-import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENV, type TokenResponse } from '../../agent/api-contract.js';
 import { renderAzAccessToken } from '../../deliver/az-token-json.js';
@@ -45,12 +44,13 @@ async function getAccessToken(args: string[], io: CliIo): Promise<number> {
 }
 
 /** Runs the real az further down PATH (never a shim), or says clearly that there is none. */
-function passThrough(args: string[], io: CliIo): number {
+async function passThrough(args: string[], io: CliIo): Promise<number> {
   const real = findRealAz(io.env.PATH ?? '');
   if (!real) {
     throw new AadbtError(`aadbt's az shim answers only \`az account get-access-token\`, and there is no real Azure CLI on PATH for \`az ${args.slice(0, 2).join(' ')}\``,
       { code: 'NO_REAL_AZ', status: 400, exitCode: EXIT.usage, hint: 'install the Azure CLI, or run the command outside `aadbt exec` (or with --no-shim)' });
   }
+  const { spawnSync } = await import('node:child_process'); // only here: the token path stays lean
   const result = spawnSync(real, args, { stdio: 'inherit', env: io.env });
   return result.status ?? 1;
 }
