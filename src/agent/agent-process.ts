@@ -4,7 +4,7 @@ import { systemClock } from '../clock.js';
 import { resolvePaths } from '../config/config-paths.js';
 import type { AadbtConfig } from '../config/config-schema.js';
 import { demoConfig } from '../config/demo-config.js';
-import { loadConfigFile } from '../config/load-config.js';
+import { loadConfigFile, runningInCi } from '../config/load-config.js';
 import { ConfigError, EXIT } from '../errors.js';
 import { pathWithoutShims } from '../identity/real-az.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -23,12 +23,11 @@ export interface ForegroundOptions {
 /** Chooses the config: an explicit or existing file, else the demo in --dev mode, else a clear error. */
 export function chooseConfig(env: NodeJS.ProcessEnv, dev: boolean, exists: (p: string) => boolean): AadbtConfig {
   const paths = resolvePaths(env);
-  if (paths.configExplicit || exists(paths.configFile)) return loadConfigFile(paths.configFile, { validateCron: isValidCron, ci: isCi(env) });
+  if (paths.configExplicit || exists(paths.configFile)) return loadConfigFile(paths.configFile, { validateCron: isValidCron, ci: runningInCi(env) });
   if (dev) return demoConfig();
   throw new ConfigError(`no config at ${paths.configFile}`, [], 'create one (README "Configuration"), or run `aadbt agent --dev` for the demo environments');
 }
 
-export const isCi = (env: NodeJS.ProcessEnv): boolean => ['true', '1'].includes(String(env.CI ?? '').toLowerCase());
 
 export async function runAgentInForeground(options: ForegroundOptions): Promise<number> {
   const level = (options.logLevel ?? options.env.AADBT_LOG_LEVEL ?? 'info') as LogLevel;

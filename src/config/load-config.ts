@@ -13,6 +13,11 @@ export interface LoadConfigOptions {
   ci?: boolean;
 }
 
+/** CI=true (or 1), as GitHub Actions, Azure Pipelines, GitLab and most CI systems set it. */
+export function runningInCi(env: NodeJS.ProcessEnv): boolean {
+  return ['true', '1'].includes(String(env.CI ?? '').toLowerCase());
+}
+
 interface Problem { path: (string | number)[]; message: string; hint?: string }
 
 /** Loads a config file. Throws ConfigError listing every problem. */

@@ -128,9 +128,13 @@ test('CI=true with device-code: the agent refuses to start and points to workloa
     const started = await runCli(['agent', '--foreground', '--status-port', '0'], ciEnv);
     assert.is(started.code, EXIT.usage, started.stderr);
     assert.match(started.stderr, /'device-code' needs a person at a browser, and this is CI \(CI=true\) → use workload-identity/);
-    const checked = await runCli(['agent', '--check'], ciEnv);
-    assert.is(checked.code, EXIT.usage);
-    assert.match(checked.stderr, /use workload-identity/);
+    for (const check of [['agent', '--check'], ['config', 'check']]) {
+      const checked = await runCli(check, ciEnv);
+      assert.is(checked.code, EXIT.usage, check.join(' '));
+      assert.match(checked.stderr, /use workload-identity/, check.join(' '));
+    }
+    const outsideCi = await runCli(['config', 'check'], isolatedEnv(ciDir));
+    assert.is(outsideCi.code, EXIT.ok, 'the same config is fine on a workstation');
   } finally {
     ciDir.remove();
   }

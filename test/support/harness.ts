@@ -67,8 +67,9 @@ export interface AgentProcess {
 
 /** Environment for CLI and agent processes of one test: private socket, data dir and config. */
 export function isolatedEnv(dir: TempDir, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const { AADBT_ENV, AADBT_SOCKET, AADBT_CONFIG, ...rest } = process.env;
-  void AADBT_ENV; void AADBT_SOCKET; void AADBT_CONFIG;
+  // CI too: tests that are about CI set it themselves, so the suite behaves the same on a CI runner.
+  const { AADBT_ENV, AADBT_SOCKET, AADBT_CONFIG, CI, ...rest } = process.env;
+  void AADBT_ENV; void AADBT_SOCKET; void AADBT_CONFIG; void CI;
   return {
     ...rest,
     AADBT_SOCKET: join(dir.path, 'run', 'agent.sock'),

@@ -19,9 +19,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         : `config  ${paths.configFile}\nsocket  ${paths.socketPath}\naudit   ${paths.auditDb}\n`);
       return EXIT.ok;
     case 'check': {
-      const { loadConfigFile } = await import('../../config/load-config.js');
+      const { loadConfigFile, runningInCi } = await import('../../config/load-config.js');
       const { isValidCron } = await import('../../agent/scheduler.js');
-      const config = loadConfigFile(paths.configFile, { validateCron: isValidCron });
+      // The same rules the agent applies here, CI's refusal of people's sign-ins included.
+      const config = loadConfigFile(paths.configFile, { validateCron: isValidCron, ci: runningInCi(io.env) });
       const names = Object.keys(config.environments);
       io.out(`${paths.configFile}: ok, ${names.length} environment${names.length === 1 ? '' : 's'} (${names.join(', ')})${config.default ? `, default ${config.default}` : ''}\n`);
       return EXIT.ok;

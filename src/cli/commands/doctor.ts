@@ -73,9 +73,9 @@ export function formatFinding(f: Finding): string {
 export async function diagnose(only: string | undefined, env: NodeJS.ProcessEnv, options: { autostart?: boolean } = {}): Promise<Finding[]> {
   const findings: Finding[] = [];
   const paths = resolvePaths(env);
-  const { loadConfigFile } = await import('../../config/load-config.js');
+  const { loadConfigFile, runningInCi } = await import('../../config/load-config.js');
   const { isValidCron } = await import('../../agent/scheduler.js');
-  const ci = ['true', '1'].includes(String(env.CI ?? '').toLowerCase());
+  const ci = runningInCi(env);
   let config: AadbtConfig | undefined;
   try {
     config = loadConfigFile(paths.configFile, { validateCron: isValidCron, ci });
