@@ -59,6 +59,22 @@ test('a full batch commits at once, before the loop turn ends', () => withStore(
   assert.is(store.stats().commits, 3, '4 + 4 + 2');
 }, { maxBatch: 4 }));
 
+test('a commit that fails rejects every record in it with the fix, and the log goes on once the cause is gone', () => withStore(async (store, path) => {
+  await store.record(event(0));
+  sql(path, `CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+  const failed = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => store.record(event(i + 1))));
+  for (const result of failed) {
+    assert.is(result.status, 'rejected');
+    const err = (result as PromiseRejectedResult).reason as AadbtError;
+    assert.is(err.code, 'AUDIT_WRITE_FAILED');
+    assert.match(err.message, /disk says no/);
+    assert.match(err.hint ?? '', /no token is served unaudited/);
+  }
+  sql(path, 'DROP TRIGGER refuse');
+  assert.is((await store.record(event(4))).id, 2, 'nothing half-written');
+  assert.equal(store.verify(), { ok: true, rows: 2 });
+}));
+
 test('list filters by env, action, principal and time, newest first', () => withStore(async (store, _path, clock) => {
   for (let i = 0; i < 12; i++) {
     await store.record(event(i, i === 11 ? { action: 'deny', outcome: 'denied' } : {}));
