@@ -1,11 +1,11 @@
-// Environment config → TokenSource, through @azure/identity's credential classes (the only importer of it).
+// Environment config → TokenSource, through @azure/identity's credential classes.
 
 import { readFileSync, statSync } from 'node:fs';
 import {
   AuthenticationError, AuthenticationRequiredError, AzureCliCredential, ClientAssertionCredential, ClientCertificateCredential,
   ClientSecretCredential, CredentialUnavailableError, ManagedIdentityCredential,
-  type TokenCredential, type TokenCredentialOptions,
-} from '@azure/identity';
+  issuedToken, type TokenCredential, type TokenCredentialOptions,
+} from './azure-identity.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { EnvironmentConfig } from '../config/config-schema.js';
 import { AadbtError, AuthenticationFailed, ConfigError, CredentialUnavailable, InteractionRequired } from '../errors.js';
@@ -14,7 +14,7 @@ import { aadstsCodesIn, adviceFor } from './aadsts-messages.js';
 import { createAssertionSource } from './assertion-source.js';
 import { readCertificateMaterial } from './certificate-material.js';
 import { createInteractiveSource } from './interactive-sign-in.js';
-import type { DevAuthority, IssuedToken, TokenSource } from './token-source.js';
+import type { DevAuthority, TokenSource } from './token-source.js';
 
 export interface TokenSourceDeps {
   /** The agent's process environment (for secretEnv and CI variables). */
@@ -120,13 +120,7 @@ export function createTokenSource(envConfig: EnvironmentConfig, deps: TokenSourc
         const credential = build(credentialOptions(authority, observed), call);
         const result = await credential.getToken(scope, { abortSignal: signal });
         if (!result) throw new CredentialUnavailable(`environment '${envConfig.name}': the credential returned no token`);
-        // The SDK speaks wall-clock time; hand the broker durations so its own clock can place them.
-        const now = Date.now();
-        return {
-          token: result.token,
-          lifetimeMs: result.expiresOnTimestamp - now,
-          refreshInMs: result.refreshAfterTimestamp !== undefined ? result.refreshAfterTimestamp - now : undefined,
-        } satisfies IssuedToken;
+        return issuedToken(result);
       } catch (err) {
         throw call.sourceError ?? explain(err) ?? toAadbtError(err, envConfig.name, observed, Date.now() - started, interactive, authority.host ?? 'login.microsoftonline.com');
       }

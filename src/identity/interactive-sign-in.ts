@@ -4,13 +4,13 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AuthenticationError, DeviceCodeCredential, InteractiveBrowserCredential, deserializeAuthenticationRecord,
-  serializeAuthenticationRecord, type AuthenticationRecord, type TokenCredentialOptions,
-} from '@azure/identity';
+  issuedToken, serializeAuthenticationRecord, type AuthenticationRecord, type TokenCredentialOptions,
+} from './azure-identity.js';
 import type { EnvironmentConfig } from '../config/config-schema.js';
 import { AadbtError, AuthenticationFailed, ConfigError, CredentialUnavailable, InteractionRequired } from '../errors.js';
 import { redactText } from '../log.js';
 import { aadstsCodesIn, adviceFor } from './aadsts-messages.js';
-import type { IssuedToken, TokenSource } from './token-source.js';
+import type { TokenSource } from './token-source.js';
 
 /** What the person must do to finish a sign-in; it goes to the terminal that ran `aadbt login`, never to a log. */
 export interface SignInPrompt {
@@ -110,13 +110,7 @@ export function createInteractiveSource(envConfig: EnvironmentConfig, deps: Inte
 
     async getToken(scope, signal) {
       try {
-        const result = await credential.getToken(scope, { abortSignal: signal });
-        const now = Date.now();
-        return {
-          token: result.token,
-          lifetimeMs: result.expiresOnTimestamp - now,
-          refreshInMs: result.refreshAfterTimestamp !== undefined ? result.refreshAfterTimestamp - now : undefined,
-        } satisfies IssuedToken;
+        return issuedToken(await credential.getToken(scope, { abortSignal: signal }));
       } catch (err) {
         throw fail(err, 'token');
       }
