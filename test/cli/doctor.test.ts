@@ -147,6 +147,22 @@ test('without an agent: a warning that token checks were skipped, file checks st
   assert.match(unknown.stderr, /no environment 'nope'\n  → known environments: healthy, wrongscope/);
 });
 
+test('with no config file, the demo environments that `npm start` serves are checked', async () => {
+  const demoDir = tempDir();
+  const { AADBT_CONFIG, ...demoEnv } = isolatedEnv(demoDir); // no config anywhere: the quick start
+  void AADBT_CONFIG;
+  const demo = await spawnAgent(demoEnv, ['--dev']);
+  try {
+    const r = await runCli(['doctor', 'dev'], demoEnv);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^warn +no config at .*config\.yaml: checking the demo environments of `aadbt agent --dev`  → for your tenant, create that file/m);
+    assert.match(r.stdout, /^ok +dev: token for https:\/\/database\.windows\.net\/\.default: audience https:\/\/database\.windows\.net\/ matches$/m);
+  } finally {
+    await demo.stop('SIGTERM');
+    demoDir.remove();
+  }
+});
+
 test('token claims: a token of another tenant, or for another audience, fails with the fix', async () => {
   const config = parseConfig(`environments:\n  prod:\n    tenant: ${provider.idp.tenantId}\n    automation: true\n    credential: { type: client-secret, clientId: a, secretEnv: S }\n    tokens: { A: "${FABRIC}" }\n`, 'c.yaml');
   const prod = config.environments.prod;

@@ -1,6 +1,6 @@
 // `aadbt doctor [ENV] [--json]`: explains what is wrong with an environment, one finding a line, each with its fix.
 
-import { statSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { TokenResponse } from '../../agent/api-contract.js';
 import { resolvePaths } from '../../config/config-paths.js';
@@ -78,8 +78,15 @@ export async function diagnose(only: string | undefined, env: NodeJS.ProcessEnv,
   const ci = runningInCi(env);
   let config: AadbtConfig | undefined;
   try {
-    config = loadConfigFile(paths.configFile, { validateCron: isValidCron, ci });
-    findings.push({ verdict: 'ok', what: `config ${paths.configFile} is valid` });
+    if (!paths.configExplicit && !existsSync(paths.configFile)) {
+      // What the agent serves then (`npm start`, or autostart with no config): the demo environments.
+      config = (await import('../../config/demo-config.js')).demoConfig();
+      findings.push({ verdict: 'warn', what: `no config at ${paths.configFile}: checking the demo environments of \`aadbt agent --dev\``,
+        fix: 'for your tenant, create that file (README "Configuration")' });
+    } else {
+      config = loadConfigFile(paths.configFile, { validateCron: isValidCron, ci });
+      findings.push({ verdict: 'ok', what: `config ${paths.configFile} is valid` });
+    }
   } catch (err) {
     if (!(err instanceof AadbtError)) throw err;
     const problems = (err as { problems?: string[] }).problems ?? [];
