@@ -78,8 +78,8 @@ export function createAgentApi(deps: AgentApiDeps): Hono<AgentApiEnv> {
     deps.log.debug('request', { correlationId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 });
   });
 
-  // A declared length is checked from the header alone; hono's bodyLimit (which materialises the whole
-  // Request, a third of a token request's cost) is kept for chunked bodies, whose size is only known by reading.
+  // A declared length is checked from the header alone; hono's bodyLimit makes @hono/node-server build a full
+  // Request for every request (see docs/benchmarks.md), so it is kept for chunked bodies, whose size needs reading.
   const tooLarge = () => { throw new AadbtError(`request body over ${MAX_BODY_BYTES / 1024} KiB`, { code: 'BODY_TOO_LARGE', status: 413 }); };
   const chunkedBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
   app.use('*', async (c, next) => {
