@@ -3,8 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../src/log.js';
+import { jwtShaped } from './support/jwt-shaped.js';
 
-const JWT = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2RhdGFiYXNlLndpbmRvd3MubmV0LyJ9.c2lnbmF0dXJlLWJ5dGVz';
+const JWT = jwtShaped({ aud: 'https://database.windows.net/' });
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';
 const SECRET = 'Zx8Q~s3cr3t-v4lue_0123456789';
 

@@ -17,6 +17,7 @@ import { createFakeClock } from '../../src/clock.js';
 import {
   FABRIC, isolatedEnv, runCli, spawnAgent, startProvider, tempDir, type AgentProcess, type Provider, type TempDir, until,
 } from '../support/harness.js';
+import { jwtShaped } from '../support/jwt-shaped.js';
 
 // ---------------------------------------------------------------- a strict Prometheus text (0.0.4) parser
 
@@ -194,7 +195,7 @@ test('the page is self-contained: its one style element carries this response\'s
 });
 
 test('the page shows states, principal, times, errors and events, escaping every value and cutting fingerprints to 8 hex', async () => {
-  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXBhcnQ';
+  const jwt = jwtShaped();
   const evil = '<script>alert("x")</script>';
   const report = reportOf({
     dev: [scope('dev', 'fresh', { fingerprint: FP16, principal: { appid: 'dev-app', upn: `bob${evil}@contoso.com` } })],
@@ -219,7 +220,7 @@ test('the page shows states, principal, times, errors and events, escaping every
 });
 
 test('/v1/status serves the socket API\'s report, with secret-shaped values redacted', async () => {
-  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXBhcnQ';
+  const jwt = jwtShaped();
   const report = reportOf({ dev: [scope('dev', 'failed', { lastError: { code: 'X', message: `leak ${jwt}`, at: NOW } })] });
   const res = await appWith(report).request('/v1/status', { headers: local });
   assert.is(res.status, 200);

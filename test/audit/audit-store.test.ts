@@ -11,6 +11,7 @@ import { createAuditStore, type AuditStoreOptions } from '../../src/audit/audit-
 import { createFakeClock } from '../../src/clock.js';
 import { AadbtError } from '../../src/errors.js';
 import { tempDir } from '../support/harness.js';
+import { jwtShaped } from '../support/jwt-shaped.js';
 
 const DAY = 86_400_000;
 
@@ -193,7 +194,7 @@ test('the data directory is 0700 and the log 0600', () => withStore(async (store
 }));
 
 test('a token never reaches the disk: a non-fingerprint is refused, JWTs in details are redacted', () => withStore(async (store, path) => {
-  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4eHh4eHgifQ.c2lnbmF0dXJlc2lnbmF0dXJl';
+  const jwt = jwtShaped({ sub: 'xxxxxx' });
   try {
     await store.record(event(1, { fingerprint: jwt }));
     assert.unreachable('a token as fingerprint must be refused');

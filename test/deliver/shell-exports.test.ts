@@ -7,13 +7,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { detectShell, isValidVariableName, renderExports, type Shell } from '../../src/deliver/shell-exports.js';
 import { tempDir } from '../support/harness.js';
+import { jwtShaped } from '../support/jwt-shaped.js';
 
 const dir = tempDir();
 const CANARY = join(dir.path, 'executed');
 
 // Every value tries to break out of its quotes and run `touch CANARY`.
 const ADVERSARIAL: Record<string, string> = {
-  PLAIN: 'eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ4In0.c2ln',
+  PLAIN: jwtShaped(),
   SINGLE_QUOTE: `it's'; touch ${CANARY}; echo '`,
   DOUBLE_QUOTE: `say "hi"; touch ${CANARY} "`,
   SUBSHELL: `$(touch ${CANARY})`,
