@@ -1,10 +1,9 @@
 // Reads the audit log through the agent when one runs (it may own the file), else straight from the file, read-only.
 
-import { request } from 'node:http';
 import type { AuditFilter, AuditRow, VerifyResult } from '../audit/audit-event.js';
 import type { ExportFormat } from '../audit/audit-export.js';
-import { AgentUnreachable, fromErrorBody } from '../errors.js';
-import { createAgentClient } from './agent-client.js';
+import { AgentUnreachable } from '../errors.js';
+import { createAgentClient, type AgentClient } from './agent-client.js';
 
 export interface AuditReader {
   /** Where the rows come from, for the user: the agent's socket or the file. */
@@ -21,7 +20,7 @@ export async function openAuditReader(paths: { socketPath: string; auditDb: stri
   const client = createAgentClient(paths.socketPath, { timeoutMs: 600_000 });
   try {
     await client.call('GET', '/v1/audit?limit=1');
-    return agentReader(paths.socketPath);
+    return agentReader(client);
   } catch (err) {
     if (!(err instanceof AgentUnreachable)) throw err;
   }
@@ -34,10 +33,9 @@ function query(filter: AuditFilter & { format?: string }): string {
   return params.size ? `?${params}` : '';
 }
 
-function agentReader(socketPath: string): AuditReader {
-  const client = createAgentClient(socketPath, { timeoutMs: 600_000 });
+function agentReader(client: AgentClient): AuditReader {
   return {
-    source: `the agent on ${socketPath}`,
+    source: `the agent on ${client.socketPath}`,
     list: async (filter) => (await client.call<{ events: AuditRow[] }>('GET', `/v1/audit${query(filter)}`)).events,
     async get(id) {
       try {
@@ -48,24 +46,7 @@ function agentReader(socketPath: string): AuditReader {
       }
     },
     verify: () => client.call<VerifyResult>('GET', '/v1/audit/verify'),
-    export: (format, filter, write) => new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath, method: 'GET', path: `/v1/audit/export${query({ ...filter, format })}` }, (res) => {
-        if ((res.statusCode ?? 500) >= 400) {
-          let text = '';
-          res.setEncoding('utf8').on('data', (d) => { text += d; }).on('end', () => reject(fromErrorBody(res.statusCode ?? 500, safeJson(text))));
-          return;
-        }
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          res.pause();
-          write(chunk).then(() => res.resume(), reject);
-        });
-        res.on('end', resolve);
-        res.on('error', reject);
-      });
-      req.on('error', (err) => reject(new AgentUnreachable(socketPath, err)));
-      req.end();
-    }),
+    export: (format, filter, write) => client.stream('GET', `/v1/audit/export${query({ ...filter, format })}`, undefined, write),
     close: async () => {},
   };
 }
@@ -92,8 +73,4 @@ async function fileReader(path: string): Promise<AuditReader> {
     },
     close: () => store.close(),
   };
-}
-
-function safeJson(text: string): unknown {
-  try { return JSON.parse(text); } catch { return undefined; }
 }

@@ -1,10 +1,9 @@
 // `aadbt login ENV`: a person's sign-in (device code or browser), run by the agent, its prompt shown here.
 
-import { request } from 'node:http';
-import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
-import { AadbtError, AgentUnreachable, EXIT, UsageError, fromErrorBody } from '../../errors.js';
+import { AadbtError, EXIT, UsageError, fromErrorBody } from '../../errors.js';
 import { agentSocketPath } from '../../config/socket-path.js';
+import { createAgentClient } from '../agent-client.js';
 import { withAgent } from '../agent-connection.js';
 import { callerInfo } from '../caller-info.js';
 import type { CliIo } from '../cli-io.js';
@@ -37,11 +36,22 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   await withAgent({ env, autostart: values['no-autostart'] ? false : undefined }, (client) => client.call('GET', '/v1/status'));
   const name = positionals[0];
   let signedIn: Extract<LoginEvent, { event: 'signed-in' }> | undefined;
-  await streamLogin(agentSocketPath(env), name, callerInfo(io.env, io.cwd), (line) => {
+  const onLine = (line: LoginEvent) => {
     if (line.event === 'prompt') io.err(`${line.message}\n`); // the terminal, not stdout: `$(aadbt login …)` still shows it
     else if (line.event === 'signed-in') signedIn = line;
     else throw fromErrorBody(400, line);
-  });
+  };
+  let buffered = '';
+  await createAgentClient(agentSocketPath(env)).stream('POST', `/v1/environments/${encodeURIComponent(name)}/login`,
+    { caller: callerInfo(io.env, io.cwd) }, (chunk) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const text = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (text) onLine(parseLine(text));
+      }
+    });
   if (!signedIn) throw new AadbtError(`the agent ended the sign-in to '${name}' without an answer`, { code: 'SIGN_IN_INCOMPLETE', exitCode: EXIT.auth, hint: `run aadbt login ${name} again` });
   if (values.json) io.out(JSON.stringify({ env: signedIn.env, username: signedIn.username, tenantId: signedIn.tenantId }) + '\n');
   else io.out(`signed in to ${signedIn.env} as ${signedIn.username} (tenant ${signedIn.tenantId})\n`);
@@ -49,47 +59,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-/** POSTs the login request and hands each NDJSON line to onLine as it arrives; no timeout (a person is typing). */
-function streamLogin(socketPath: string, env: string, caller: unknown, onLine: (line: LoginEvent) => void): Promise<void> {
-  const payload = JSON.stringify({ caller });
-  return new Promise((resolve, reject) => {
-    const req = request({
-      createConnection: () => connect({ path: socketPath }), method: 'POST', path: `/v1/environments/${encodeURIComponent(env)}/login`,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-    }, (res) => {
-      res.setEncoding('utf8');
-      let buffered = '';
-      if ((res.statusCode ?? 500) >= 400) {
-        res.on('data', (d: string) => { buffered += d; });
-        res.on('end', () => {
-          let body: unknown;
-          try { body = JSON.parse(buffered); } catch { body = undefined; }
-          reject(fromErrorBody(res.statusCode ?? 500, body));
-        });
-        return;
-      }
-      res.on('data', (d: string) => {
-        buffered += d;
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const text = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (!text) continue;
-          try {
-            onLine(JSON.parse(text) as LoginEvent);
-          } catch (err) {
-            req.destroy();
-            reject(err instanceof AadbtError ? err : new AadbtError('the agent sent a sign-in answer that is not JSON', { code: 'AGENT_ERROR', exitCode: EXIT.auth }));
-            return;
-          }
-        }
-      });
-      res.on('end', () => resolve());
-      res.on('error', reject);
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      reject(['ENOENT', 'ECONNREFUSED', 'ECONNRESET'].includes(err.code ?? '') ? new AgentUnreachable(socketPath, err) : err);
-    });
-    req.end(payload);
-  });
+/** One NDJSON line of the agent's answer to POST /v1/environments/:env/login. */
+function parseLine(text: string): LoginEvent {
+  try {
+    return JSON.parse(text) as LoginEvent;
+  } catch {
+    throw new AadbtError('the agent sent a sign-in answer that is not JSON', { code: 'AGENT_ERROR', exitCode: EXIT.auth });
+  }
 }
