@@ -2,15 +2,16 @@
 
 import type { EnvironmentConfig } from './config-schema.js';
 
-const normalize = (scope: string): string => scope.trim().replace(/\/\.default$/, '').replace(/\/+$/, '').toLowerCase();
+/** The resource a scope names, compared loosely: no `/.default`, no trailing slash, lower case. */
+export const resourceOfScope = (scope: string): string => scope.trim().replace(/\/\.default$/, '').replace(/\/+$/, '').toLowerCase();
 
 /**
  * The configured scope that a request means, accepting a resource with or without `/.default`
  * and a trailing slash (what az and MSI callers send); undefined when it is not configured.
  */
 export function matchConfiguredScope(env: Pick<EnvironmentConfig, 'tokens'>, requested: string): string | undefined {
-  const wanted = normalize(requested);
-  return Object.values(env.tokens).find((scope) => normalize(scope) === wanted);
+  const wanted = resourceOfScope(requested);
+  return Object.values(env.tokens).find((scope) => resourceOfScope(scope) === wanted);
 }
 
 /** Every distinct scope an environment hands out. */

@@ -5,12 +5,12 @@ import { parseArgs } from 'node:util';
 import type { TokenResponse } from '../../agent/api-contract.js';
 import { resolvePaths } from '../../config/config-paths.js';
 import type { AadbtConfig, EnvironmentConfig } from '../../config/config-schema.js';
-import { configuredScopes } from '../../config/scope-match.js';
+import { configuredScopes, resourceOfScope } from '../../config/scope-match.js';
 import { formatDuration } from '../../duration.js';
 import { AadbtError, EXIT, UsageError } from '../../errors.js';
 import { readCertificateMaterial } from '../../identity/certificate-material.js';
 import { redactText } from '../../log.js';
-import { decodeClaims } from '../../tokens/token-cache.js';
+import { decodeClaims, principalOf } from '../../tokens/token-cache.js';
 import type { AgentClient } from '../agent-client.js';
 import { withAgent } from '../agent-connection.js';
 import type { CliIo } from '../cli-io.js';
@@ -257,8 +257,8 @@ async function checkToken(e: EnvironmentConfig, scope: string, client: AgentClie
 /** What a token's claims say about its environment: audience, tenant, identity type, lifetime, access. */
 export function tokenFindings(e: EnvironmentConfig, scope: string, claims: Record<string, unknown>): Finding[] {
   const out: Finding[] = [];
-  const resource = scope.replace(/\/\.default$/, '').replace(/\/+$/, '').toLowerCase();
-  const aud = String(claims.aud ?? '').replace(/\/+$/, '').toLowerCase();
+  const resource = resourceOfScope(scope);
+  const aud = resourceOfScope(String(claims.aud ?? ''));
   const same = aud === resource || (KNOWN_RESOURCES[aud] ?? aud) === (KNOWN_RESOURCES[resource] ?? resource);
   if (same) out.push({ verdict: 'ok', env: e.name, what: `token for ${scope}: audience ${String(claims.aud)} matches` });
   else if (GUID.test(aud) !== GUID.test(resource) && !(KNOWN_RESOURCES[aud] || KNOWN_RESOURCES[resource])) {
@@ -274,7 +274,7 @@ export function tokenFindings(e: EnvironmentConfig, scope: string, claims: Recor
       ? { verdict: 'ok', env: e.name, what: `token from tenant ${tid}, as configured` }
       : { verdict: 'fail', env: e.name, what: `the token is from tenant ${tid}, and the config says ${e.tenant}`, fix: `set tenant: ${tid} if that is the right directory, or sign in to ${e.tenant} (az login --tenant ${e.tenant})` });
   }
-  const idtyp = typeof claims.idtyp === 'string' ? claims.idtyp : claims.scp !== undefined && claims.roles === undefined ? 'user' : 'app';
+  const idtyp = principalOf(claims).idtyp ?? 'app'; // as the agent records it in status and the audit log
   if (e.automation) {
     out.push(idtyp === 'app'
       ? { verdict: 'ok', env: e.name, what: 'an app identity, as automation: true requires' }
