@@ -13,6 +13,23 @@ const BODY = JSON.stringify({ scope: 'https://database.windows.net/.default', ca
 
 export interface LoadResult { rps: number; latencies: number[]; bytes: number }
 
+/** One POST of `body` over `agent`'s keep-alive connections; resolves with its latency (ms) and the answer's size. */
+export function timedPost(socketPath: string, path: string, body: string, agent: Agent): Promise<{ ms: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const req = request({ socketPath, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => { bytes += d.length; });
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`bench: ${path} answered HTTP ${res.statusCode}`));
+        resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, bytes });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /**
  * Sends `total` POSTs over keep-alive connections with `concurrency` in flight (a closed loop, like
  * autocannon's -c); returns per-request latencies (ms), requests/second and the last body's size.
@@ -22,21 +39,11 @@ export async function load(socketPath: string, path: string, concurrency: number
   const latencies: number[] = [];
   let bytes = 0;
   let sent = 0;
-  const one = () => new Promise<void>((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const req = request({ socketPath, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) } }, (res) => {
-      let size = 0;
-      res.on('data', (d: Buffer) => { size += d.length; });
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`bench: ${path} answered HTTP ${res.statusCode}`));
-        latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
-        bytes = size;
-        resolve();
-      });
-    });
-    req.on('error', reject);
-    req.end(BODY);
-  });
+  const one = async () => {
+    const answer = await timedPost(socketPath, path, BODY, agent);
+    latencies.push(answer.ms);
+    bytes = answer.bytes;
+  };
   const worker = async () => { while (sent < total) { sent++; await one(); } };
   const start = process.hrtime.bigint();
   try {

@@ -2,7 +2,6 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,14 +27,16 @@ export interface BenchResult {
 export function summary(samples: number[]): { median: number; min: number; max: number; p99: number } {
   if (samples.length === 0) throw new Error('summary of no samples');
   const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))];
-  return { median: at(0.5), min: s[0], max: s[s.length - 1], p99: at(0.99) };
+  return { median: quantileOfSorted(s, 0.5), min: s[0], max: s[s.length - 1], p99: quantileOfSorted(s, 0.99) };
 }
 
 /** The p-quantile (0..1) of the samples. */
 export function quantile(samples: number[], q: number): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))];
+  return quantileOfSorted([...samples].sort((a, b) => a - b), q);
+}
+
+function quantileOfSorted(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))];
 }
 
 /** A result row for a figure measured beside a baseline: ratio = median / baseline median. */
@@ -105,24 +106,6 @@ export async function startDemoAgent(options: { config?: string; nodeArgs?: stri
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** One JSON request over a Unix socket; rejects on a status ≥ 400. */
-export function socketJson<T = any>(socketPath: string, method: string, path: string, body?: unknown): Promise<T> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => {
-        if ((res.statusCode ?? 500) >= 400) reject(new Error(`${method} ${path}: HTTP ${res.statusCode} ${text.slice(0, 300)}`));
-        else resolve(text ? JSON.parse(text) : undefined);
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 /** Resident set size (KiB) of a live process, from /proc/<pid>/status VmRSS. */

@@ -1,24 +1,14 @@
 // Refresh transparency: client latency across token refreshes (10-second tokens, 300 ms provider latency) vs. a steady agent.
 
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { environmentYaml, startProvider, tempDir, type Provider } from '../test/support/harness.js';
 import { quantile, runIfMain, startDemoAgent, summary, type BenchResult, type DemoAgent } from './bench-lib.js';
-import { TOKEN_PATH } from './bench-agent.js';
+import { TOKEN_PATH, timedPost } from './bench-agent.js';
 
 const BODY = JSON.stringify({ caller: { pid: 4242, program: 'bench-refresh', cwd: '/tmp' } });
 
 /** One POST for a token over a keep-alive connection; resolves with its latency in ms. */
-function post(socketPath: string, agent: Agent): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const req = request({ socketPath, path: TOKEN_PATH, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - start) / 1e6) : reject(new Error(`bench-refresh: HTTP ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(BODY);
-  });
-}
+const post = async (socketPath: string, agent: Agent): Promise<number> => (await timedPost(socketPath, TOKEN_PATH, BODY, agent)).ms;
 
 async function agentFor(provider: Provider): Promise<DemoAgent> {
   return startDemoAgent({ config: `default: dev\nenvironments:\n${environmentYaml(provider, 'dev', 'bench-refresh-app')}\n` });
@@ -75,9 +65,9 @@ export async function benchRefresh(boundaries = 10, lifetimeSeconds = 10, latenc
     const a = windows.map((w) => p99In(samples[0], w));
     const b = windows.map((w) => p99In(samples[1], w));
     const sa = summary(a), sb = summary(b);
-    const overallA = quantile(samples[0].filter((x) => x.at >= windows[0][0] && x.at < end).map((x) => x.ms), 0.99);
-    const overallB = quantile(samples[1].filter((x) => x.at >= windows[0][0] && x.at < end).map((x) => x.ms), 0.99);
-    const counted = samples[0].filter((x) => x.at >= windows[0][0] && x.at < end).length;
+    const measured = samples.map((s) => s.filter((x) => x.at >= windows[0][0] && x.at < end).map((x) => x.ms));
+    const [overallA, overallB] = measured.map((ms) => quantile(ms, 0.99));
+    const counted = measured[0].length;
     return [{
       figure: `client p99 latency across ${boundaries} refresh boundaries (${lifetimeSeconds}-s tokens, provider +${latencyMs} ms), per boundary`,
       unit: 'ms', median: sa.median, min: sa.min, max: sa.max,
