@@ -1,6 +1,6 @@
 // The one import of @azure/identity: the SDK's classes for the rest of identity/, and its tokens in aadbt's shape.
 
-import type { AccessToken } from '@azure/identity';
+import { AuthenticationError, type AccessToken } from '@azure/identity';
 import type { IssuedToken } from './token-source.js';
 
 export {
@@ -17,4 +17,9 @@ export function issuedToken(result: AccessToken, now = Date.now()): IssuedToken 
     lifetimeMs: result.expiresOnTimestamp - now,
     refreshInMs: result.refreshAfterTimestamp !== undefined ? result.refreshAfterTimestamp - now : undefined,
   };
+}
+
+/** The AADSTS codes Entra returned, when the SDK parsed its error response; undefined otherwise (read the message). */
+export function entraErrorCodes(err: unknown): number[] | undefined {
+  return err instanceof AuthenticationError && err.errorResponse.errorCodes?.length ? err.errorResponse.errorCodes : undefined;
 }

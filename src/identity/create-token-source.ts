@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import {
   AuthenticationError, AuthenticationRequiredError, AzureCliCredential, ClientAssertionCredential, ClientCertificateCredential,
   ClientSecretCredential, CredentialUnavailableError, ManagedIdentityCredential,
-  issuedToken, type TokenCredential, type TokenCredentialOptions,
+  entraErrorCodes, issuedToken, type TokenCredential, type TokenCredentialOptions,
 } from './azure-identity.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { EnvironmentConfig } from '../config/config-schema.js';
@@ -245,9 +245,8 @@ function toAadbtError(err: unknown, env: string, observed: ObservedResponse, ela
   const message = err instanceof Error ? err.message : String(err);
   const status = err instanceof AuthenticationError ? err.statusCode : observed.status;
   const transientStatus = status !== undefined && (status >= 500 || status === 429 || status === 408);
-  const codes = err instanceof AuthenticationError && err.errorResponse.errorCodes?.length
-    ? err.errorResponse.errorCodes
-    : [...new Set([...aadstsCodesIn(message), ...(/Error\(s\): ([\d, ]+)/.exec(message)?.[1].split(/[, ]+/).filter(Boolean).map(Number) ?? [])])];
+  const codes = entraErrorCodes(err)
+    ?? [...new Set([...aadstsCodesIn(message), ...(/Error\(s\): ([\d, ]+)/.exec(message)?.[1].split(/[, ]+/).filter(Boolean).map(Number) ?? [])])];
   const correlationId = err instanceof AuthenticationError ? err.errorResponse.correlationId : /Correlation ID: ([0-9a-f-]{36})/i.exec(message)?.[1];
   if (err instanceof AuthenticationRequiredError && interactive && codes.length === 0) return new InteractionRequired(env);
   if (err instanceof CredentialUnavailableError && codes.length === 0 && !transientStatus) {

@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AuthenticationError, DeviceCodeCredential, InteractiveBrowserCredential, deserializeAuthenticationRecord,
+  DeviceCodeCredential, entraErrorCodes, InteractiveBrowserCredential, deserializeAuthenticationRecord,
   issuedToken, serializeAuthenticationRecord, type AuthenticationRecord, type TokenCredentialOptions,
 } from './azure-identity.js';
 import type { EnvironmentConfig } from '../config/config-schema.js';
@@ -91,7 +91,7 @@ export function createInteractiveSource(envConfig: EnvironmentConfig, deps: Inte
         : undefined);
     }
     const message = err instanceof Error ? err.message : String(err);
-    const codes = err instanceof AuthenticationError && err.errorResponse.errorCodes?.length ? err.errorResponse.errorCodes : aadstsCodesIn(message);
+    const codes = entraErrorCodes(err) ?? aadstsCodesIn(message);
     const advice = adviceFor(codes);
     if (advice) return new AuthenticationFailed(`${envConfig.name}: ${advice.message} (AADSTS${codes[0]})`, { transient: !advice.permanent, aadstsCodes: codes, hint: advice.hint });
     if (during === 'sign-in' && /expired|cancel|abort/i.test(message)) {
